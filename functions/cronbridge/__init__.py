@@ -1,0 +1,18 @@
+"""cronbridge: reliable scheduled jobs for AWS Lambda.
+
+Write a job as a plain function with a schedule::
+
+    from cronbridge import job, JobContext
+
+    @job(name="nightly-report", schedule="cron(0 2 * * ? *)", timeout=120)
+    def nightly_report(ctx: JobContext) -> None:
+        ctx.logger.info("running slot %s", ctx.slot)
+
+Everything imported here is pure (no AWS clients are created at import time).
+"""
+
+from cronbridge.core.context import JobContext
+from cronbridge.core.errors import PermanentError, RetryableError
+from cronbridge.core.jobs import job
+
+__all__ = ["JobContext", "PermanentError", "RetryableError", "job"]

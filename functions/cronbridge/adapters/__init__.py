@@ -1,0 +1,1 @@
+"""Adapters: the ports implemented with DynamoDB (pynamodb), SQS and EventBridge (boto3)."""

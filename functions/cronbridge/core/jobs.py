@@ -1,0 +1,214 @@
+"""Job specs, the ``@job`` decorator and the registry.
+
+A job is validated when it is defined, so a bad schedule or setting fails at import time
+(and so at ``cdk synth`` and ``cronbridge local``), never at 02:00 in production.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+from cronbridge.core.errors import JobDefinitionError, UnknownJobError
+from cronbridge.core.schedule import Schedule, ScheduleExpressionError, parse_schedule
+
+OverlapPolicy = Literal["skip", "allow", "buffer"]
+OVERLAP_POLICIES: tuple[str, ...] = ("skip", "allow", "buffer")
+
+# Lambda's hard limit: https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+LAMBDA_MAX_TIMEOUT_SECONDS = 900
+# Names end up in SQS queue (80 chars), rule (64) and function (64) names with a prefix and
+# a "-dlq" suffix, so 40 keeps every derived name inside AWS's limits.
+JOB_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
+DEFAULT_JOB_MODULES: tuple[str, ...] = ("cronbridge_examples",)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One job: a function and the policies that run it.
+
+    Attributes:
+        name: lowercase letters, digits and hyphens, 2-40 characters.
+        schedule: an EventBridge schedule expression, ``cron(...)`` or ``rate(...)`` (UTC),
+            or with ``timezone`` set an EventBridge Scheduler expression.
+        func: the job body, called with a :class:`~cronbridge.core.context.JobContext`.
+        timeout_seconds: the function timeout, 1-900 seconds.
+        max_attempts: attempts per slot before it is DEAD (1-20).
+        payload: static JSON-serialisable payload given to every run.
+        overlap: ``skip`` (default), ``allow`` or ``buffer``.
+        starting_deadline_seconds: a slot that cannot start within this many seconds of its
+            scheduled time is SKIPPED as ``late``; ``None`` = no deadline.
+        retryable: exception types that are retried; anything else is permanent. Defaults to
+            every ``Exception``.
+        permanent: exception types that go straight to the DLQ (checked before ``retryable``).
+        retention_days: how long run records are kept (DynamoDB TTL).
+        backoff_base_seconds / backoff_cap_seconds: exponential backoff with full jitter.
+    """
+
+    name: str
+    schedule: str
+    func: Callable[..., Any]
+    description: str = ""
+    timeout_seconds: int = 60
+    max_attempts: int = 3
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    enabled: bool = True
+    overlap: OverlapPolicy = "skip"
+    starting_deadline_seconds: int | None = None
+    retryable: tuple[type[BaseException], ...] = (Exception,)
+    permanent: tuple[type[BaseException], ...] = ()
+    retention_days: int = 30
+    memory_mb: int = 256
+    batch_size: int = 1
+    max_concurrency: int = 2
+    timezone: str | None = None
+    backoff_base_seconds: int = 10
+    backoff_cap_seconds: int = 900
+    parsed_schedule: Schedule = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        fail = lambda fld, reason: JobDefinitionError(self.name, fld, reason)  # noqa: E731
+        if not isinstance(self.name, str) or not JOB_NAME_PATTERN.match(self.name):
+            raise JobDefinitionError(
+                str(self.name), "name",
+                "must be 2-40 lowercase letters, digits or hyphens, starting with a letter",
+            )
+        try:
+            parsed = parse_schedule(self.schedule, timezone=self.timezone,
+                                    scheduler=self.timezone is not None)
+        except ScheduleExpressionError as exc:
+            raise fail("schedule", f"is invalid: {exc}") from exc
+        object.__setattr__(self, "parsed_schedule", parsed)
+        object.__setattr__(self, "payload", MappingProxyType(dict(self.payload)))
+        checks: list[tuple[bool, str, str]] = [
+            (callable(self.func), "func", "must be callable"),
+            (1 <= self.timeout_seconds <= LAMBDA_MAX_TIMEOUT_SECONDS, "timeout",
+             f"must be 1-{LAMBDA_MAX_TIMEOUT_SECONDS} seconds (Lambda's maximum), "
+             f"got {self.timeout_seconds}"),
+            (1 <= self.max_attempts <= 20, "max_attempts", f"must be 1-20, got {self.max_attempts}"),
+            (self.overlap in OVERLAP_POLICIES, "overlap",
+             f"must be one of {', '.join(OVERLAP_POLICIES)}, got {self.overlap!r}"),
+            (self.starting_deadline_seconds is None or self.starting_deadline_seconds > 0,
+             "starting_deadline_seconds", "must be positive or None"),
+            (1 <= self.retention_days <= 3650, "retention_days", "must be 1-3650 days"),
+            (128 <= self.memory_mb <= 10240, "memory_mb", "must be 128-10240 MB"),
+            (1 <= self.batch_size <= 10, "batch_size", "must be 1-10 messages"),
+            (2 <= self.max_concurrency <= 1000, "max_concurrency",
+             "must be 2-1000 (the SQS event source's MaximumConcurrency range)"),
+            (0 < self.backoff_base_seconds <= self.backoff_cap_seconds <= 43200, "backoff",
+             "needs 0 < base <= cap <= 43200 seconds (SQS's visibility maximum)"),
+        ]
+        for ok, fld, reason in checks:
+            if not ok:
+                raise fail(fld, reason)
+
+    def is_permanent(self, exc: BaseException) -> bool:
+        """True when ``exc`` must not be retried (``PermanentError``, a declared permanent
+        type, or a type outside ``retryable``)."""
+        from cronbridge.core.errors import PermanentError, RetryableError
+
+        if isinstance(exc, RetryableError):
+            return False
+        if isinstance(exc, (PermanentError, *self.permanent)):
+            return True
+        return not isinstance(exc, self.retryable)
+
+
+class JobRegistry:
+    """Jobs by name, in definition order."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, JobSpec] = {}
+
+    def add(self, spec: JobSpec) -> JobSpec:
+        """Register ``spec``.
+
+        Raises:
+            JobDefinitionError: another job already has that name.
+        """
+        existing = self._jobs.get(spec.name)
+        if existing is not None and existing.func is not spec.func:
+            raise JobDefinitionError(spec.name, "name", "is already used by another job")
+        self._jobs[spec.name] = spec
+        return spec
+
+    def get(self, name: str) -> JobSpec:
+        """The job called ``name``.
+
+        Raises:
+            UnknownJobError: no such job.
+        """
+        try:
+            return self._jobs[name]
+        except KeyError:
+            raise UnknownJobError(name, list(self._jobs)) from None
+
+    def names(self) -> list[str]:
+        return list(self._jobs)
+
+    def __iter__(self) -> Iterator[JobSpec]:
+        return iter(list(self._jobs.values()))
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._jobs
+
+
+_DEFAULT = JobRegistry()
+
+
+def default_registry() -> JobRegistry:
+    """The process-wide registry the ``@job`` decorator fills."""
+    return _DEFAULT
+
+
+def job(
+    *, name: str, schedule: str, registry: JobRegistry | None = None, timeout: int = 60,
+    description: str | None = None, **settings: Any,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a scheduled job.
+
+    Args:
+        name: the job name (see :class:`JobSpec`).
+        schedule: ``cron(...)``/``rate(...)`` in UTC (EventBridge rules, see
+            https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html).
+        timeout: the function timeout in seconds.
+        description: one line for listings; defaults to the docstring's first line.
+        registry: where to register (default: the process-wide registry).
+        **settings: any other :class:`JobSpec` field (``max_attempts``, ``payload``, ...).
+
+    Returns the function unchanged, with the spec at ``func.cronbridge_job``.
+
+    Raises:
+        JobDefinitionError: at definition time, naming the bad field.
+    """
+
+    def register(func: Callable[..., Any]) -> Callable[..., Any]:
+        spec = JobSpec(name=name, schedule=schedule, func=func, timeout_seconds=timeout,
+                       description=description or _first_line(func.__doc__), **settings)
+        (registry or _DEFAULT).add(spec)
+        func.cronbridge_job = spec  # type: ignore[attr-defined]
+        return func
+
+    return register
+
+
+def _first_line(doc: str | None) -> str:
+    return (doc or "").strip().split("\n", 1)[0]
+
+
+def load_job_modules(modules: Iterable[str] | None) -> JobRegistry:
+    """Import the modules that define jobs (default: the demo jobs) and return the registry.
+
+    Raises:
+        ModuleNotFoundError: a module cannot be imported.
+    """
+    for module in modules or DEFAULT_JOB_MODULES:
+        importlib.import_module(module)
+    return _DEFAULT

@@ -1,0 +1,145 @@
+"""Queue message bodies: what a delivery asks to run.
+
+Two shapes arrive on a job's queue:
+
+* the EventBridge scheduled event, unchanged (the rule's target has no input transformer)::
+
+    {"version": "0", "id": "...", "detail-type": "Scheduled Event", "source": "aws.events",
+     "account": "123456789012", "time": "2026-11-30T02:00:00Z", "region": "us-east-1",
+     "resources": ["arn:aws:events:us-east-1:123456789012:rule/cronbridge-log-purge"],
+     "detail": {}}
+
+  (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html).
+  The job is the one whose rule name is in ``resources``; the slot is ``time`` snapped to the
+  schedule.
+* a cronbridge command (manual trigger, backfill)::
+
+    {"cronbridge": 1, "job": "log-purge", "trigger": "manual", "slot": "manual:abc",
+     "payload": {...}}
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cronbridge.core.errors import BadMessageError
+from cronbridge.core.jobs import JobSpec
+from cronbridge.core.runstate import Trigger
+from cronbridge.core.slots import (MANUAL_PREFIX, format_slot, manual_slot, parse_time,
+                                   slot_time, snap_to_schedule)
+
+COMMAND_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message's request: run ``job`` for ``slot``.
+
+    Attributes:
+        scheduled_time: the slot's fire time (aware UTC), ``None`` for manual slots.
+        trigger: ``schedule``, ``manual`` or ``backfill`` (``redrive`` is decided by the run
+            record, not the message).
+    """
+
+    job: str
+    slot: str
+    scheduled_time: datetime | None
+    trigger: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+def parse_body(body: str, *, job_for_rule: Callable[[str], JobSpec | None],
+               get_job: Callable[[str], JobSpec]) -> Delivery:
+    """Parse one SQS message body.
+
+    Args:
+        job_for_rule: the job whose EventBridge rule has this name, or ``None``.
+        get_job: the job of this name (raises ``UnknownJobError``).
+
+    Raises:
+        BadMessageError: not JSON, an unknown shape, no job, or no usable slot.
+    """
+    try:
+        message = json.loads(body)
+    except (TypeError, ValueError) as exc:
+        raise BadMessageError(f"body is not JSON: {exc}") from None
+    if not isinstance(message, dict):
+        raise BadMessageError("body is not a JSON object")
+    if message.get("cronbridge") == COMMAND_VERSION:
+        return _parse_command(message, get_job)
+    if message.get("detail-type") == "Scheduled Event" and message.get("source") == "aws.events":
+        return _parse_scheduled_event(message, job_for_rule)
+    raise BadMessageError("body is neither an EventBridge scheduled event nor a cronbridge command")
+
+
+def _parse_scheduled_event(event: dict[str, Any],
+                           job_for_rule: Callable[[str], JobSpec | None]) -> Delivery:
+    resources = event.get("resources") or []
+    rules = [arn.rsplit("/", 1)[-1] for arn in resources if isinstance(arn, str) and ":rule/" in arn]
+    spec = next((found for found in map(job_for_rule, rules) if found is not None), None)
+    if spec is None:
+        raise BadMessageError(f"no job has the rule named in resources {resources!r}")
+    if "time" not in event:
+        raise BadMessageError("scheduled event has no 'time'")
+    fired = snap_to_schedule(spec.parsed_schedule, parse_time(event["time"]))
+    return Delivery(spec.name, format_slot(fired), fired, Trigger.SCHEDULE.value, spec.payload)
+
+
+def _parse_command(message: dict[str, Any], get_job: Callable[[str], JobSpec]) -> Delivery:
+    name = message.get("job")
+    if not isinstance(name, str):
+        raise BadMessageError("command has no 'job'")
+    try:
+        spec = get_job(name)
+    except LookupError as exc:
+        raise BadMessageError(str(exc)) from None
+    trigger = message.get("trigger")
+    if trigger not in (Trigger.MANUAL.value, Trigger.BACKFILL.value):
+        raise BadMessageError(f"command trigger must be manual or backfill, got {trigger!r}")
+    payload = message.get("payload") or {}
+    if not isinstance(payload, dict):
+        raise BadMessageError("command 'payload' must be a JSON object")
+    slot = message.get("slot")
+    if not isinstance(slot, str) or not slot:
+        raise BadMessageError("command has no 'slot'")
+    if trigger == Trigger.MANUAL.value and not slot.startswith(MANUAL_PREFIX):
+        raise BadMessageError(f"a manual slot must start with {MANUAL_PREFIX!r}")
+    scheduled = slot_time(slot)
+    if scheduled is not None:
+        # A backfilled slot must be one the schedule really has, so it keys the same run.
+        snapped = snap_to_schedule(spec.parsed_schedule, scheduled)
+        if snapped != scheduled and spec.parsed_schedule.kind != "rate":
+            raise BadMessageError(f"slot {slot} is not a fire time of {spec.schedule}")
+        slot = format_slot(snapped)
+    return Delivery(spec.name, slot, scheduled, trigger, {**spec.payload, **payload})
+
+
+def command_body(job: str, trigger: Trigger, *, slot: str | None = None,
+                 payload: Mapping[str, Any] | None = None) -> str:
+    """The JSON body of a manual-trigger or backfill message (a manual slot id is generated
+    when ``slot`` is ``None``)."""
+    if slot is None:
+        slot = manual_slot(uuid.uuid4().hex[:12])
+    return json.dumps({"cronbridge": COMMAND_VERSION, "job": job, "trigger": trigger.value,
+                       "slot": slot, "payload": dict(payload or {})})
+
+
+def scheduled_event(*, rule_arn: str, time: datetime, account: str, region: str,
+                    event_id: str | None = None) -> dict[str, Any]:
+    """An EventBridge scheduled event exactly as a rule sends it to its target."""
+    return {
+        "version": "0",
+        "id": event_id or str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": account,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [rule_arn],
+        "detail": {},
+    }

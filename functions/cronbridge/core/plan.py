@@ -1,0 +1,160 @@
+"""The deployment plan: every AWS resource name and setting, computed from the registry.
+
+One plan feeds both the CDK stack and the local provisioner, so the cloud and the local
+emulator cannot drift. Pure: no AWS imports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from cronbridge.core.errors import PlanError, UnknownJobError
+from cronbridge.core.jobs import JobRegistry, JobSpec
+
+# Lease = job timeout + this margin, so a worker that is still inside its Lambda timeout
+# never loses its lease to a redelivery.
+LEASE_MARGIN_SECONDS = 30
+# AWS: "set the source queue's visibility timeout to at least six times the timeout that
+# you configure on your function" (Lambda developer guide, "Using Lambda with Amazon SQS").
+VISIBILITY_TIMEOUT_FACTOR = 6
+# maxReceiveCount is a crash backstop, not the retry counter (retries are counted in the run
+# table); AWS recommends at least 5 so throttled batches are not dead-lettered.
+MIN_MAX_RECEIVE_COUNT = 5
+DEFAULT_MAX_RECEIVE_COUNT = 10
+SQS_MAX_VISIBILITY_SECONDS = 43200
+QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS maximum; longer than the source queue's
+DEFAULT_APP = "cronbridge"
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    """Resource names and settings for one job (all durations in seconds)."""
+
+    job: str
+    description: str
+    schedule_expression: str
+    timezone: str | None
+    enabled: bool
+    rule_name: str
+    queue_name: str
+    dlq_name: str
+    function_name: str
+    timeout_seconds: int
+    lease_seconds: int
+    visibility_timeout_seconds: int
+    max_receive_count: int
+    queue_retention_seconds: int
+    dlq_retention_seconds: int
+    memory_mb: int
+    batch_size: int
+    max_concurrency: int
+    retention_days: int
+
+
+@dataclass(frozen=True)
+class DeploymentPlan:
+    """Everything to provision for one cronbridge app.
+
+    Attributes:
+        app: prefix of every resource name.
+        table_name: the DynamoDB run table.
+        job_modules: modules the worker imports to find the jobs.
+        jobs: one :class:`JobPlan` per job, in registry order.
+    """
+
+    app: str
+    table_name: str
+    job_modules: tuple[str, ...]
+    jobs: tuple[JobPlan, ...]
+
+    def job(self, name: str) -> JobPlan:
+        """The plan of job ``name``.
+
+        Raises:
+            UnknownJobError: the plan has no such job.
+        """
+        for job_plan in self.jobs:
+            if job_plan.job == name:
+                return job_plan
+        raise UnknownJobError(name, [j.job for j in self.jobs])
+
+    def job_for_rule(self, rule_name: str) -> JobPlan | None:
+        """The job whose EventBridge rule is ``rule_name``, or ``None``."""
+        return next((j for j in self.jobs if j.rule_name == rule_name), None)
+
+
+def plan_job(spec: JobSpec, app: str = DEFAULT_APP,
+             max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT) -> JobPlan:
+    """The :class:`JobPlan` for one job.
+
+    Raises:
+        PlanError: a setting breaks an AWS limit or a safety rule (visibility versus
+            timeout, lease versus timeout, ``maxReceiveCount`` below 5).
+    """
+    lease = spec.timeout_seconds + LEASE_MARGIN_SECONDS
+    visibility = max(VISIBILITY_TIMEOUT_FACTOR * spec.timeout_seconds, lease)
+    job_plan = JobPlan(
+        job=spec.name,
+        description=spec.description,
+        schedule_expression=spec.schedule,
+        timezone=spec.timezone,
+        enabled=spec.enabled,
+        rule_name=f"{app}-{spec.name}",
+        queue_name=f"{app}-{spec.name}",
+        dlq_name=f"{app}-{spec.name}-dlq",
+        function_name=f"{app}-{spec.name}",
+        timeout_seconds=spec.timeout_seconds,
+        lease_seconds=lease,
+        visibility_timeout_seconds=visibility,
+        max_receive_count=max_receive_count,
+        queue_retention_seconds=QUEUE_RETENTION_SECONDS,
+        dlq_retention_seconds=DLQ_RETENTION_SECONDS,
+        memory_mb=spec.memory_mb,
+        batch_size=spec.batch_size,
+        max_concurrency=spec.max_concurrency,
+        retention_days=spec.retention_days,
+    )
+    check_job_plan(job_plan)
+    return job_plan
+
+
+def check_job_plan(job_plan: JobPlan) -> None:
+    """Raise :class:`PlanError` naming the job and the broken rule, if any."""
+    name = job_plan.job
+    if job_plan.visibility_timeout_seconds < VISIBILITY_TIMEOUT_FACTOR * job_plan.timeout_seconds:
+        raise PlanError(f"job {name!r}: queue visibility {job_plan.visibility_timeout_seconds}s "
+                        f"is under {VISIBILITY_TIMEOUT_FACTOR} x the function timeout "
+                        f"({job_plan.timeout_seconds}s)")
+    if job_plan.visibility_timeout_seconds > SQS_MAX_VISIBILITY_SECONDS:
+        raise PlanError(f"job {name!r}: queue visibility {job_plan.visibility_timeout_seconds}s "
+                        f"exceeds SQS's maximum of {SQS_MAX_VISIBILITY_SECONDS}s")
+    if job_plan.lease_seconds <= job_plan.timeout_seconds:
+        raise PlanError(f"job {name!r}: lease {job_plan.lease_seconds}s must be longer than "
+                        f"the function timeout ({job_plan.timeout_seconds}s)")
+    if job_plan.max_receive_count < MIN_MAX_RECEIVE_COUNT:
+        raise PlanError(f"job {name!r}: maxReceiveCount {job_plan.max_receive_count} is below "
+                        f"{MIN_MAX_RECEIVE_COUNT}; throttled batches would be dead-lettered")
+    if job_plan.dlq_retention_seconds <= job_plan.queue_retention_seconds:
+        raise PlanError(f"job {name!r}: the DLQ must keep messages longer than its queue")
+
+
+def build_plan(registry: JobRegistry | Iterable[JobSpec], *, app: str = DEFAULT_APP,
+               job_modules: Iterable[str] = ("cronbridge_examples",),
+               max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT) -> DeploymentPlan:
+    """Compute the deployment plan for ``registry``.
+
+    Raises:
+        PlanError: an empty registry, duplicate job names, or a job breaking a rule.
+    """
+    specs = list(registry)
+    if not specs:
+        raise PlanError("no jobs are registered: import the modules that define them")
+    names = [spec.name for spec in specs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise PlanError(f"duplicate job names: {', '.join(duplicates)}")
+    jobs = tuple(plan_job(spec, app, max_receive_count) for spec in specs)
+    return DeploymentPlan(app=app, table_name=f"{app}-runs", job_modules=tuple(job_modules),
+                          jobs=jobs)

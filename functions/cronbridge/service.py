@@ -1,0 +1,340 @@
+"""Run one delivered slot through the ports: claim, run, finish, retry or dead-letter.
+
+No AWS imports: the runtime and local mode wire DynamoDB, SQS and Powertools in.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from cronbridge.core import metrics as m
+from cronbridge.core.context import JobContext
+from cronbridge.core.errors import BadMessageError, LeaseLostError, StoreBusyError
+from cronbridge.core.jobs import JobRegistry, JobSpec
+from cronbridge.core.messages import Delivery, parse_body
+from cronbridge.core.plan import DeploymentPlan
+from cronbridge.core.ports import Clock, MessageActions, RunStore, Telemetry
+from cronbridge.core.retry import backoff_seconds
+from cronbridge.core.runstate import (Claim, ConflictContext, Duplicate, Expect, Finish,
+                                      ForwardToDlq, Owned, Retry, ReturnLater, Skip,
+                                      SkipReason, SkipSlot, Status, Trigger, decide_conflict)
+
+# Message attributes put on a dead letter (SQS keeps them through a redrive, which is how a
+# redriven message proves it is one: a late duplicate of the slot does not carry the token).
+ATTR_JOB = "cronbridge-job"
+ATTR_SLOT = "cronbridge-slot"
+ATTR_ATTEMPTS = "cronbridge-attempts"
+ATTR_ERROR_TYPE = "cronbridge-error-type"
+ATTR_ERROR_MESSAGE = "cronbridge-error-message"
+ATTR_DEAD_TOKEN = "cronbridge-dead-token"
+ERROR_MESSAGE_LIMIT = 1000
+MAX_CLAIM_ROUNDS = 4
+STORE_BUSY_RETRY_SECONDS = 5
+
+
+class Ack(str, Enum):
+    """What happens to the message: deleted (DONE) or left for a later delivery (RETURN)."""
+
+    DONE = "DONE"
+    RETURN = "RETURN"
+
+
+@dataclass(frozen=True)
+class Message:
+    """The parts of an SQS record the service uses."""
+
+    message_id: str
+    body: str
+    receipt_handle: str
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of one message, for the batch response, tests and the local driver."""
+
+    ack: Ack
+    outcome: str
+    job: str | None = None
+    slot: str | None = None
+    attempt: int | None = None
+
+
+class SlotService:
+    """Runs deliveries for the jobs of one registry.
+
+    Args:
+        registry: the jobs.
+        plan: maps rule names to jobs.
+        store / actions / telemetry / clock: the ports.
+        serves: the only job this worker runs (its function's job), or ``None`` for any.
+        rng: randomness for backoff jitter (seed it for reproducible runs).
+        remaining_ms: milliseconds left in the current invocation.
+    """
+
+    def __init__(self, *, registry: JobRegistry, plan: DeploymentPlan, store: RunStore,
+                 actions: MessageActions, telemetry: Telemetry, clock: Clock,
+                 serves: str | None = None, rng: random.Random | None = None,
+                 new_token: Callable[[], str] = lambda: uuid.uuid4().hex) -> None:
+        self.registry = registry
+        self.plan = plan
+        self.store = store
+        self.actions = actions
+        self.telemetry = telemetry
+        self.clock = clock
+        self.serves = serves
+        self.rng = rng or random.Random()
+        self.new_token = new_token
+
+    # -- entry point ----------------------------------------------------------------------
+
+    def handle(self, message: Message, *, remaining_ms: Callable[[], int] = lambda: 0,
+               request_id: str | None = None, trace_id: str | None = None) -> Result:
+        """Process one message end to end.
+
+        Returns a :class:`Result`; ``Ack.RETURN`` means "report as a batch item failure"
+        (its visibility is already set). Exceptions from the job never escape; exceptions
+        that do (a crash) leave the message to SQS's visibility timeout and maxReceiveCount.
+        """
+        self.telemetry.reset()
+        self.telemetry.bind(message_id=message.message_id, request_id=request_id)
+        try:
+            delivery = self._parse(message)
+        except BadMessageError as exc:
+            return self._dead_letter_bad_message(message, exc)
+        spec = self.registry.get(delivery.job)
+        self.telemetry.bind(job=spec.name, slot=delivery.slot, trigger=delivery.trigger)
+        try:
+            return self._claim_and_run(spec, delivery, message, remaining_ms, request_id,
+                                       trace_id)
+        except StoreBusyError as exc:
+            self.telemetry.logger.warning("run table busy, returning message: %s", exc)
+            self.actions.change_visibility(message.receipt_handle, STORE_BUSY_RETRY_SECONDS)
+            return Result(Ack.RETURN, "store_busy", spec.name, delivery.slot)
+
+    def _parse(self, message: Message) -> Delivery:
+        def job_for_rule(rule: str) -> JobSpec | None:
+            job_plan = self.plan.job_for_rule(rule)
+            return self.registry.get(job_plan.job) if job_plan else None
+
+        delivery = parse_body(message.body, job_for_rule=job_for_rule, get_job=self.registry.get)
+        if self.serves is not None and delivery.job != self.serves:
+            raise BadMessageError(f"message for job {delivery.job!r} reached the queue of "
+                                  f"job {self.serves!r}")
+        return delivery
+
+    # -- claim ----------------------------------------------------------------------------
+
+    def _claim_and_run(self, spec: JobSpec, delivery: Delivery, message: Message,
+                       remaining_ms: Callable[[], int], request_id: str | None,
+                       trace_id: str | None) -> Result:
+        now = self.clock.now()
+        now_s = now.timestamp()
+        job_plan = self.plan.job(spec.name)
+        expires_at = int(now_s) + spec.retention_days * 86400
+        scheduled = delivery.scheduled_time
+        slot_kwargs = dict(job=spec.name, slot=delivery.slot, now=now_s, trigger=delivery.trigger,
+                           expires_at=expires_at,
+                           scheduled_time=delivery.slot if scheduled else None)
+        if (spec.starting_deadline_seconds and scheduled is not None
+                and delivery.trigger == Trigger.SCHEDULE.value
+                and (now - scheduled).total_seconds() > spec.starting_deadline_seconds):
+            if self.store.skip(Skip(reason=SkipReason.LATE, **slot_kwargs)) is None:
+                return self._skipped(spec, delivery, SkipReason.LATE)
+
+        token = self.new_token()
+        redrive_token = message.attributes.get(ATTR_DEAD_TOKEN)
+        context = ConflictContext(token=token, now=now_s, message_id=message.message_id,
+                                  redrive_token=redrive_token, max_attempts=spec.max_attempts,
+                                  overlap=spec.overlap)
+        plan = Retry(Expect.ABSENT, 0, None, 1, spec.max_attempts, delivery.trigger)
+        for _ in range(MAX_CLAIM_ROUNDS):
+            claim = Claim(
+                job=spec.name, slot=delivery.slot, expect=plan.expect, attempt=plan.attempt,
+                max_attempts=plan.max_attempts, token=token, now=now_s,
+                lease_expires_at=now_s + job_plan.lease_seconds,
+                trigger=plan.trigger or delivery.trigger, expires_at=expires_at,
+                scheduled_time=slot_kwargs["scheduled_time"], prior_attempt=plan.prior_attempt,
+                prior_token=plan.prior_token, guard_overlap=spec.overlap != "allow",
+                check_paused=delivery.trigger == Trigger.SCHEDULE.value,
+                message_id=message.message_id, request_id=request_id, trace_id=trace_id)
+            conflict = self.store.claim(claim)
+            if conflict is None:
+                return self._run(spec, delivery, message, claim, plan.resume_state, remaining_ms)
+            decision = decide_conflict(conflict, context)
+            if isinstance(decision, Retry):
+                plan = decision
+                continue
+            if isinstance(decision, Owned):
+                owned = Claim(**{**claim.__dict__, "attempt": decision.attempt})
+                return self._run(spec, delivery, message, owned, plan.resume_state, remaining_ms)
+            if isinstance(decision, Duplicate):
+                self.telemetry.metric(spec.name, m.DUPLICATE_SUPPRESSED)
+                self.telemetry.logger.info("duplicate delivery of a %s slot acknowledged",
+                                           decision.status.value)
+                return Result(Ack.DONE, "duplicate", spec.name, delivery.slot)
+            if isinstance(decision, ReturnLater):
+                if decision.reason == "running":
+                    self.telemetry.metric(spec.name, m.DUPLICATE_SUPPRESSED)
+                self.telemetry.logger.info("slot not startable now (%s); back in %ss",
+                                           decision.reason, decision.delay_seconds)
+                self.actions.change_visibility(message.receipt_handle, decision.delay_seconds)
+                return Result(Ack.RETURN, decision.reason, spec.name, delivery.slot)
+            if isinstance(decision, ForwardToDlq):
+                self.actions.send_to_dlq(message.body, {
+                    ATTR_JOB: spec.name, ATTR_SLOT: delivery.slot,
+                    ATTR_ATTEMPTS: str(decision.attempt), ATTR_ERROR_TYPE: "Dead",
+                    ATTR_ERROR_MESSAGE: "run was DEAD; forwarded after an interrupted send",
+                    ATTR_DEAD_TOKEN: decision.dead_token or ""})
+                return Result(Ack.DONE, "dead", spec.name, delivery.slot)
+            assert isinstance(decision, SkipSlot)
+            found = self.store.skip(Skip(reason=decision.reason, **slot_kwargs))
+            if found is None:
+                return self._skipped(spec, delivery, decision.reason)
+            # The slot got a run record meanwhile: decide again from it.
+            decision = decide_conflict(type(conflict)(run=found, job=None), context)
+            if not isinstance(decision, Retry):
+                self.telemetry.metric(spec.name, m.DUPLICATE_SUPPRESSED)
+                return Result(Ack.DONE, "duplicate", spec.name, delivery.slot)
+            plan = decision
+        self.actions.change_visibility(message.receipt_handle, 1)
+        return Result(Ack.RETURN, "contended", spec.name, delivery.slot)
+
+    def _skipped(self, spec: JobSpec, delivery: Delivery, reason: SkipReason) -> Result:
+        self.telemetry.metric(spec.name, m.RUN_SKIPPED)
+        self.telemetry.metric(spec.name, m.SKIPPED_BY_REASON[reason.value])
+        self.telemetry.bind(status=Status.SKIPPED.value, skip_reason=reason.value)
+        self.telemetry.logger.info("slot skipped: %s", reason.value)
+        return Result(Ack.DONE, f"skipped_{reason.value}", spec.name, delivery.slot)
+
+    # -- run ------------------------------------------------------------------------------
+
+    def _run(self, spec: JobSpec, delivery: Delivery, message: Message, claim: Claim,
+             resume_state: Any, remaining_ms: Callable[[], int]) -> Result:
+        self.telemetry.bind(attempt=claim.attempt, status=Status.RUNNING.value)
+        started = self.clock.now()
+        if delivery.scheduled_time is not None and claim.attempt == 1:
+            lag = max(0.0, (started - delivery.scheduled_time).total_seconds())
+            self.telemetry.metric(spec.name, m.START_LAG, lag, "Seconds")
+        if claim.expect is Expect.EXPIRED:
+            self.telemetry.metric(spec.name, m.RUN_TIMED_OUT)
+        if claim.attempt > claim.max_attempts:
+            # The last attempt lost its lease: nothing left to try.
+            return self._finish_failure(spec, message, claim, started, TimeoutError(
+                f"attempt {claim.prior_attempt} timed out (lease lost) and no attempts are left"),
+                permanent=True)
+
+        def save_checkpoint(state: Any) -> None:
+            json.dumps(state)  # fail in the job, not in the store, on unserialisable state
+            if not self.store.checkpoint(spec.name, delivery.slot, claim.attempt, claim.token,
+                                         state):
+                raise LeaseLostError(f"slot {delivery.slot} was taken over by a newer attempt")
+
+        context = JobContext(job=spec.name, slot=delivery.slot,
+                             scheduled_time=delivery.scheduled_time, attempt=claim.attempt,
+                             trigger=claim.trigger, payload=delivery.payload,
+                             logger=self.telemetry.logger, resume_state=resume_state,
+                             _remaining_ms=remaining_ms, _checkpoint=save_checkpoint)
+        with self.telemetry.span(f"run {spec.name}", job=spec.name, slot=delivery.slot):
+            try:
+                result = spec.func(context)
+            except Exception as exc:  # noqa: BLE001 - every job failure is classified below
+                return self._finish_failure(spec, message, claim, started, exc,
+                                            permanent=spec.is_permanent(exc))
+        return self._finish_success(spec, claim, started, result)
+
+    def _finish_success(self, spec: JobSpec, claim: Claim, started: Any, result: Any) -> Result:
+        now = self.clock.now()
+        duration_ms = int((now - started).total_seconds() * 1000)
+        fenced = self.store.finish(Finish(
+            job=spec.name, slot=claim.slot, attempt=claim.attempt, token=claim.token,
+            status=Status.SUCCEEDED, now=now.timestamp(), started_at=started.timestamp(),
+            duration_ms=duration_ms, result=_summary(result),
+            release_overlap=claim.guard_overlap))
+        if not fenced:
+            return self._lease_lost(spec, claim)
+        self.telemetry.bind(status=Status.SUCCEEDED.value, duration_ms=duration_ms)
+        self.telemetry.metric(spec.name, m.RUN_SUCCEEDED)
+        self.telemetry.metric(spec.name, m.RUN_DURATION, duration_ms, "Milliseconds")
+        self.telemetry.metric(spec.name, m.ATTEMPTS, claim.attempt)
+        self.telemetry.logger.info("run succeeded")
+        return Result(Ack.DONE, "succeeded", spec.name, claim.slot, claim.attempt)
+
+    def _finish_failure(self, spec: JobSpec, message: Message, claim: Claim, started: Any,
+                        exc: BaseException, *, permanent: bool) -> Result:
+        now = self.clock.now()
+        duration_ms = int((now - started).total_seconds() * 1000)
+        dead = permanent or claim.attempt >= claim.max_attempts
+        error_type = type(exc).__name__
+        error_message = str(exc)[:ERROR_MESSAGE_LIMIT]
+        dead_token = self.new_token() if dead else None
+        fenced = self.store.finish(Finish(
+            job=spec.name, slot=claim.slot, attempt=claim.attempt, token=claim.token,
+            status=Status.DEAD if dead else Status.FAILED, now=now.timestamp(),
+            started_at=started.timestamp(), duration_ms=duration_ms, error_type=error_type,
+            error_message=error_message, dead_token=dead_token,
+            dead_message_id=message.message_id if dead else None,
+            release_overlap=claim.guard_overlap))
+        if not fenced:
+            return self._lease_lost(spec, claim)
+        self.telemetry.metric(spec.name, m.RUN_DURATION, duration_ms, "Milliseconds")
+        log = self.telemetry.logger
+        if not dead:
+            delay = backoff_seconds(claim.attempt, base=spec.backoff_base_seconds,
+                                    cap=spec.backoff_cap_seconds, rng=self.rng)
+            self.telemetry.bind(status=Status.FAILED.value, error_type=error_type)
+            self.telemetry.metric(spec.name, m.RUN_FAILED)
+            log.warning("attempt failed (%s: %s); retry in %ss", error_type, error_message, delay,
+                        extra={"traceback": _short_traceback(exc)})
+            self.actions.change_visibility(message.receipt_handle, delay)
+            return Result(Ack.RETURN, "failed", spec.name, claim.slot, claim.attempt)
+        self.telemetry.bind(status=Status.DEAD.value, error_type=error_type)
+        self.telemetry.metric(spec.name, m.RUN_DEAD)
+        self.telemetry.metric(spec.name, m.ATTEMPTS, claim.attempt)
+        log.error("run dead after attempt %s (%s: %s); sent to the dead-letter queue",
+                  claim.attempt, error_type, error_message,
+                  extra={"permanent": permanent, "traceback": _short_traceback(exc)})
+        self.actions.send_to_dlq(message.body, {
+            ATTR_JOB: spec.name, ATTR_SLOT: claim.slot, ATTR_ATTEMPTS: str(claim.attempt),
+            ATTR_ERROR_TYPE: error_type, ATTR_ERROR_MESSAGE: error_message or error_type,
+            ATTR_DEAD_TOKEN: dead_token or "",
+        })
+        return Result(Ack.DONE, "dead", spec.name, claim.slot, claim.attempt)
+
+    def _lease_lost(self, spec: JobSpec, claim: Claim) -> Result:
+        self.telemetry.logger.warning("attempt %s lost its lease; the newer attempt owns the slot",
+                                      claim.attempt)
+        return Result(Ack.DONE, "lease_lost", spec.name, claim.slot, claim.attempt)
+
+    def _dead_letter_bad_message(self, message: Message, exc: BadMessageError) -> Result:
+        job = self.serves or "unknown"
+        self.telemetry.bind(job=job)
+        self.telemetry.metric(job, m.BAD_MESSAGE)
+        self.telemetry.logger.error("malformed message sent to the dead-letter queue: %s", exc)
+        self.actions.send_to_dlq(message.body, {
+            ATTR_JOB: job, ATTR_ERROR_TYPE: type(exc).__name__,
+            ATTR_ERROR_MESSAGE: str(exc)[:ERROR_MESSAGE_LIMIT],
+        })
+        return Result(Ack.DONE, "bad_message", job)
+
+
+def _summary(result: Any) -> Any:
+    """A job's return value if it is small JSON, else its repr (run records stay small)."""
+    if result is None:
+        return None
+    try:
+        text = json.dumps(result, default=str)
+    except (TypeError, ValueError):
+        return repr(result)[:400]
+    return json.loads(text) if len(text) <= 2000 else text[:2000]
+
+
+def _short_traceback(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc, limit=-3))[-2000:]
