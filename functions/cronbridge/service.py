@@ -37,6 +37,9 @@ ATTR_DEAD_TOKEN = "cronbridge-dead-token"
 ERROR_MESSAGE_LIMIT = 1000
 MAX_CLAIM_ROUNDS = 4
 STORE_BUSY_RETRY_SECONDS = 5
+# A finished job must not be lost to a throttled write (its slot would run again), so the
+# finish is retried this many times on top of the SDK's own retries.
+FINISH_WRITE_TRIES = 6
 
 
 class Ack(str, Enum):
@@ -253,7 +256,7 @@ class SlotService:
     def _finish_success(self, spec: JobSpec, claim: Claim, started: Any, result: Any) -> Result:
         now = self.clock.now()
         duration_ms = int((now - started).total_seconds() * 1000)
-        fenced = self.store.finish(Finish(
+        fenced = self._write_finish(Finish(
             job=spec.name, slot=claim.slot, attempt=claim.attempt, token=claim.token,
             status=Status.SUCCEEDED, now=now.timestamp(), started_at=started.timestamp(),
             duration_ms=duration_ms, result=_summary(result),
@@ -275,7 +278,7 @@ class SlotService:
         error_type = type(exc).__name__
         error_message = str(exc)[:ERROR_MESSAGE_LIMIT]
         dead_token = self.new_token() if dead else None
-        fenced = self.store.finish(Finish(
+        fenced = self._write_finish(Finish(
             job=spec.name, slot=claim.slot, attempt=claim.attempt, token=claim.token,
             status=Status.DEAD if dead else Status.FAILED, now=now.timestamp(),
             started_at=started.timestamp(), duration_ms=duration_ms, error_type=error_type,
@@ -307,6 +310,14 @@ class SlotService:
             ATTR_DEAD_TOKEN: dead_token or "",
         })
         return Result(Ack.DONE, "dead", spec.name, claim.slot, claim.attempt)
+
+    def _write_finish(self, finish: Finish) -> bool:
+        for _ in range(FINISH_WRITE_TRIES - 1):
+            try:
+                return self.store.finish(finish)
+            except StoreBusyError as exc:
+                self.telemetry.logger.warning("finish write throttled, retrying: %s", exc)
+        return self.store.finish(finish)
 
     def _lease_lost(self, spec: JobSpec, claim: Claim) -> Result:
         self.telemetry.logger.warning("attempt %s lost its lease; the newer attempt owns the slot",

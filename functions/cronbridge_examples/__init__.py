@@ -13,3 +13,5 @@ from cronbridge_examples import (  # noqa: F401  (imported to register the jobs)
     health_report,
     log_purge,
 )
+
+from cronbridge_examples.seed import seed_demo as local_setup  # noqa: E402,F401  (cronbridge local seeds with it)

@@ -735,7 +735,8 @@ def _parse_at(expression: str) -> datetime:
     try:
         return datetime(*(int(g) for g in match.groups()))  # type: ignore[misc]
     except ValueError as exc:
-        raise ScheduleExpressionError("at", body, col, f"not a real date and time ({exc})") from None
+        raise ScheduleExpressionError("at", body, col,
+                                      f"not a real date and time ({exc})") from None
 
 
 # --------------------------------------------------------------------------- entry point

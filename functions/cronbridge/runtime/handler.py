@@ -37,6 +37,12 @@ def _get_worker() -> Worker:
     return _worker
 
 
+def use_worker(worker: Worker) -> None:
+    """Serve with ``worker`` from now on (local mode injects its simulated clock this way)."""
+    global _worker
+    _worker = worker
+
+
 @telemetry.logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Process one SQS batch.

@@ -11,7 +11,7 @@ import boto3
 
 from cronbridge.adapters.dynamodb import DynamoRunStore
 from cronbridge.adapters.sqs import SqsMessageActions, plain_attributes
-from cronbridge.core.jobs import load_job_modules
+from cronbridge.core.jobs import JobRegistry, load_job_modules
 from cronbridge.core.plan import DeploymentPlan, build_plan
 from cronbridge.core.ports import Clock, Telemetry
 from cronbridge.runtime.settings import Settings
@@ -39,11 +39,12 @@ class Worker:
 
     def __init__(self, settings: Settings, telemetry: Telemetry, *, clock: Clock | None = None,
                  sqs_client: Any = None, store: Any = None, rng: Any = None,
-                 plan: DeploymentPlan | None = None) -> None:
+                 plan: DeploymentPlan | None = None, registry: JobRegistry | None = None
+                 ) -> None:
         self.settings = settings
         self.telemetry = telemetry
         self.clock = clock or SystemClock()
-        self.registry = load_job_modules(settings.job_modules)
+        self.registry = registry or load_job_modules(settings.job_modules)
         self.plan = plan or build_plan(self.registry, app=settings.app,
                                        job_modules=settings.job_modules)
         self.store = store or DynamoRunStore(settings.table_name)

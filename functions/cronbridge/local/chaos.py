@@ -1,0 +1,138 @@
+"""Fault injection for local simulations, and the execution ledger that checks the result.
+
+The ledger is kept outside the run table on purpose: it records what the job bodies really
+did, so it can catch the run table being wrong.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from cronbridge.core.context import JobContext
+from cronbridge.core.errors import StoreBusyError
+from cronbridge.core.jobs import JobRegistry, JobSpec
+from cronbridge.core.ports import RunStore
+from cronbridge.local.esm import SimulatedCrash
+
+CHAOS_KINDS = ("failure", "duplicate", "crash", "throttle", "late")
+
+
+@dataclass(frozen=True)
+class Chaos:
+    """Probabilities (0-1) of each injected fault.
+
+    failure: a job attempt raises a transient error; duplicate: EventBridge delivers an event
+    twice; crash: the worker dies mid-run without writing; throttle: a run-table write is
+    throttled past the SDK's retries; late: an event arrives up to 3 hours late.
+    """
+
+    failure: float = 0.0
+    duplicate: float = 0.0
+    crash: float = 0.0
+    throttle: float = 0.0
+    late: float = 0.0
+
+    @classmethod
+    def parse(cls, text: str | None) -> Chaos:
+        """Parse ``failure=0.3,duplicate=0.2,...``.
+
+        Raises:
+            ValueError: an unknown kind or a probability outside 0-1, naming it.
+        """
+        values: dict[str, float] = {}
+        for part in filter(None, (p.strip() for p in (text or "").split(","))):
+            name, sep, raw = part.partition("=")
+            if not sep or name not in CHAOS_KINDS:
+                raise ValueError(f"chaos item {part!r}: expected KIND=PROBABILITY with KIND one "
+                                 f"of {', '.join(CHAOS_KINDS)}")
+            try:
+                probability = float(raw)
+            except ValueError:
+                raise ValueError(f"chaos item {part!r}: {raw!r} is not a number") from None
+            if not 0.0 <= probability <= 1.0:
+                raise ValueError(f"chaos item {part!r}: probability must be between 0 and 1")
+            values[name] = probability
+        return cls(**values)
+
+    def active(self) -> bool:
+        return any(dataclasses.astuple(self))
+
+
+@dataclass
+class Ledger:
+    """Every execution of a job body: ``(job, slot) -> outcomes``."""
+
+    executions: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+    def record(self, job: str, slot: str, outcome: str) -> None:
+        self.executions.setdefault((job, slot), []).append(outcome)
+
+    def succeeded_more_than_once(self) -> int:
+        return sum(1 for outcomes in self.executions.values()
+                   if Counter(outcomes)["succeeded"] > 1)
+
+    def successes(self) -> set[tuple[str, str]]:
+        return {key for key, outcomes in self.executions.items() if "succeeded" in outcomes}
+
+
+class InjectedFailure(ConnectionError):
+    """A transient failure injected by the chaos settings (retryable)."""
+
+
+def instrument(registry: JobRegistry, ledger: Ledger, chaos: Chaos,
+               rng: random.Random) -> JobRegistry:
+    """A copy of ``registry`` whose job bodies record to ``ledger`` and suffer ``chaos``."""
+    wrapped = JobRegistry()
+    for spec in registry:
+        wrapped.add(dataclasses.replace(spec, func=_wrap(spec, ledger, chaos, rng)))
+    return wrapped
+
+
+def _wrap(spec: JobSpec, ledger: Ledger, chaos: Chaos, rng: random.Random):
+    def run(ctx: JobContext) -> Any:
+        roll = rng.random()
+        if roll < chaos.crash:
+            ledger.record(spec.name, ctx.slot, "crashed")
+            raise SimulatedCrash(f"chaos: worker died running {spec.name} {ctx.slot}")
+        if roll < chaos.crash + chaos.failure:
+            ledger.record(spec.name, ctx.slot, "failed")
+            raise InjectedFailure("chaos: injected transient failure")
+        try:
+            result = spec.func(ctx)
+        except Exception:
+            ledger.record(spec.name, ctx.slot, "failed")
+            raise
+        ledger.record(spec.name, ctx.slot, "succeeded")
+        return result
+
+    run.__name__ = getattr(spec.func, "__name__", spec.name)
+    return run
+
+
+class ThrottlingStore:
+    """A run store whose writes are throttled with probability ``p`` (before they reach
+    DynamoDB, as if the SDK's retries were exhausted)."""
+
+    def __init__(self, store: RunStore, p: float, rng: random.Random) -> None:
+        self._store = store
+        self._p = p
+        self._rng = rng
+        self.throttled = 0
+
+    def __getattr__(self, name: str) -> Any:
+        target = getattr(self._store, name)
+        if name not in ("claim", "finish", "skip", "checkpoint"):
+            return target
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if self._rng.random() < self._p:
+                self.throttled += 1
+                raise StoreBusyError("chaos: ProvisionedThroughputExceededException")
+            return target(*args, **kwargs)
+
+        return call
+

@@ -1,0 +1,301 @@
+"""``cronbridge local --simulate``: a window of schedules on the embedded AWS, in seconds.
+
+Each enabled rule fires its slots as EventBridge would (the scheduled-event shape, sent to
+the rule's target queue), and each job queue is drained by an emulated event source mapping
+into the real Lambda handler. Time is simulated: nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import heapq
+import importlib
+import itertools
+import json
+import random
+from collections import Counter
+from contextlib import redirect_stdout
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from cronbridge.adapters.dynamodb import DynamoRunStore
+from cronbridge.core.jobs import load_job_modules
+from cronbridge.core.messages import scheduled_event
+from cronbridge.core.plan import DeploymentPlan, build_plan
+from cronbridge.core.runstate import Outcome, Status
+from cronbridge.core.schedule import parse_schedule
+from cronbridge.core.slots import format_slot
+from cronbridge.local.chaos import Chaos, Ledger, ThrottlingStore, instrument
+from cronbridge.local.clock import SimulatedClock
+from cronbridge.local.embedded import LOCAL_ACCOUNT, embedded_aws
+from cronbridge.local.esm import EventSourceMapping
+from cronbridge.local.provision import JobResources, provision
+from cronbridge.runtime.settings import Settings
+from cronbridge.service import ATTR_JOB, ATTR_SLOT, Ack, Result
+
+TICK = timedelta(minutes=1)
+# After the window, keep the clock running until retries and backoffs settle (bounded).
+DRAIN_LIMIT = timedelta(hours=12)
+MAX_LATE = timedelta(hours=3)
+REGION = "us-east-1"
+
+
+@dataclass
+class JobSummary:
+    expected: int = 0
+    succeeded: int = 0
+    failed_attempts: int = 0
+    skipped: int = 0
+    dead: int = 0
+    duplicates_suppressed: int = 0
+
+
+@dataclass
+class Simulation:
+    """What a simulation did, in the ``--summary-json`` shape (see :meth:`to_json`)."""
+
+    start: datetime
+    end: datetime
+    jobs: dict[str, JobSummary] = field(default_factory=dict)
+    slots_expected: int = 0
+    slots_accounted: int = 0
+    invariants: dict[str, int] = field(default_factory=dict)
+    chaos: Chaos = field(default_factory=Chaos)
+    seed: int = 0
+    stats: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "start": format_slot(self.start), "end": format_slot(self.end),
+            "jobs": {name: vars(summary) for name, summary in self.jobs.items()},
+            "slots_expected": self.slots_expected, "slots_accounted": self.slots_accounted,
+            "invariants": self.invariants,
+        }
+        if self.chaos.active():
+            out["chaos"] = vars(self.chaos) | {"seed": self.seed}
+        out["stats"] = self.stats
+        return out
+
+    def ok(self) -> bool:
+        return self.slots_accounted == self.slots_expected and not any(self.invariants.values())
+
+
+class RecordingWorker:
+    """Counts every result the worker hands back (duplicates, returns) for the summary."""
+
+    def __init__(self, worker: Any) -> None:
+        self._worker = worker
+        self.results: list[Result] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._worker, name)
+
+    def process(self, record: Any, **kwargs: Any) -> Result:
+        from cronbridge.runtime.wiring import ReturnToQueue
+
+        try:
+            result = self._worker.process(record, **kwargs)
+        except ReturnToQueue as exc:
+            self.results.append(Result(Ack.RETURN, str(exc)))
+            raise
+        self.results.append(result)
+        return result
+
+
+def fire_times(resources: dict[str, JobResources], start: datetime, end: datetime
+               ) -> list[tuple[datetime, str]]:
+    """Every ``(fire time, job)`` of the enabled rules in ``[start, end)``, read back from
+    EventBridge (``rate()`` anchored at ``start``, the provisioning time)."""
+    events = boto3.client("events")
+    fires: list[tuple[datetime, str]] = []
+    for name, res in resources.items():
+        rule = events.describe_rule(Name=res.plan.rule_name)
+        if rule["State"] != "ENABLED":
+            continue
+        schedule = parse_schedule(rule["ScheduleExpression"], timezone=res.plan.timezone,
+                                  scheduler=res.plan.timezone is not None)
+        if schedule.kind == "rate":
+            schedule = schedule.anchored(start)  # type: ignore[attr-defined]
+        after = start - timedelta(microseconds=1)
+        while True:
+            batch = schedule.next_fire_times(after, 500)
+            fires += [(t, name) for t in batch if t < end]
+            if len(batch) < 500 or batch[-1] >= end:
+                break
+            after = batch[-1]
+    return sorted(fires)
+
+
+def run_simulation(start: datetime, duration: timedelta, *, chaos: Chaos | None = None,
+                   seed: int = 7, job_modules: tuple[str, ...] | None = None,
+                   log_path: Path | None = None, app: str = "cronbridge") -> Simulation:
+    """Simulate ``duration`` of schedules from ``start`` (aware UTC) on an embedded moto.
+
+    Returns the per-job counts and invariants. Deterministic for a given ``seed``.
+
+    Raises:
+        ValueError: a naive ``start`` or a non-positive ``duration``.
+    """
+    if duration <= timedelta(0):
+        raise ValueError("the simulated duration must be positive")
+    chaos = chaos or Chaos()
+    end = start + duration
+    clock = SimulatedClock(start)
+    rng = random.Random(seed)
+    ledger = Ledger()
+    settings = Settings(app=app, table_name=f"{app}-runs",
+                        job_modules=job_modules or Settings().job_modules)
+    log_path = log_path or Path(".cronbridge/local/worker.log")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with embedded_aws(clock), log_path.open("w") as log, redirect_stdout(log):
+        registry = load_job_modules(settings.job_modules)
+        plan = build_plan(registry, app=app, job_modules=settings.job_modules)
+        resources = provision(plan)
+        _local_setup(settings.job_modules, start, end)
+        worker = _install_worker(settings, plan, instrument(registry, ledger, chaos, rng),
+                                 clock, rng, chaos, log)
+        sqs = boto3.client("sqs")
+        from cronbridge.runtime import handler
+
+        mappings = [EventSourceMapping(sqs, res, handler.lambda_handler, clock, REGION)
+                    for res in resources.values()]
+        fires = fire_times(resources, start, end)
+        expected = Counter(job for _, job in fires)
+        _drive(clock, fires, resources, mappings, sqs, chaos, rng, end)
+        result = _summarise(plan, resources, worker, ledger, expected, start, end)
+    result.chaos, result.seed = chaos, seed
+    result.stats = {"invocations": sum(m.invocations for m in mappings),
+                    "crashes": sum(m.crashes for m in mappings),
+                    "throttled_writes": getattr(worker.store, "throttled", 0)}
+    return result
+
+
+def _local_setup(modules: tuple[str, ...], start: datetime, end: datetime) -> None:
+    # A job module may define local_setup(start, end) to create and seed what its jobs use.
+    for name in modules:
+        setup = getattr(importlib.import_module(name), "local_setup", None)
+        if setup is not None:
+            setup(start, end)
+
+
+def _install_worker(settings: Settings, plan: DeploymentPlan, registry: Any,
+                    clock: SimulatedClock, rng: random.Random, chaos: Chaos,
+                    log: Any) -> RecordingWorker:
+    from cronbridge.runtime import handler
+    from cronbridge.runtime.wiring import Worker
+
+    # The handler's Powertools logger writes to the stream it was created with; point it at
+    # the log file so the terminal shows only the summary.
+    handler.telemetry.logger.registered_handler.setStream(log)
+    store: Any = DynamoRunStore(settings.table_name)
+    if chaos.throttle:
+        store = ThrottlingStore(store, chaos.throttle, rng)
+    worker = Worker(settings, handler.telemetry, clock=clock, store=store,
+                    rng=random.Random(rng.random()), plan=plan, registry=registry)
+    recording = RecordingWorker(worker)
+    handler.use_worker(recording)
+    return recording
+
+
+def _drive(clock: SimulatedClock, fires: list[tuple[datetime, str]],
+           resources: dict[str, JobResources], mappings: list[EventSourceMapping], sqs: Any,
+           chaos: Chaos, rng: random.Random, end: datetime) -> None:
+    counter = itertools.count()
+    pending: list[tuple[datetime, int, str, datetime]] = []  # (deliver at, seq, job, slot)
+    for when, job in fires:
+        delays = [timedelta(0)]
+        if rng.random() < chaos.duplicate:
+            delays.append(timedelta(seconds=rng.randint(0, 600)))
+        if rng.random() < chaos.late:
+            delays[0] = timedelta(seconds=rng.randint(60, int(MAX_LATE.total_seconds())))
+        for delay in delays:
+            heapq.heappush(pending, (when + delay, next(counter), job, when))
+    now = clock.now()
+    while True:
+        while pending and pending[0][0] <= now:
+            _, _, job, slot_time = heapq.heappop(pending)
+            res = resources[job]
+            event = scheduled_event(rule_arn=res.rule_arn, time=slot_time,
+                                    account=LOCAL_ACCOUNT, region=REGION)
+            sqs.send_message(QueueUrl=res.queue_url, MessageBody=json.dumps(event))
+        for mapping in mappings:
+            while mapping.poll():
+                pass
+        if now >= end and not pending and _queues_empty(sqs, resources):
+            return
+        if now >= end + DRAIN_LIMIT:
+            return
+        now = now + TICK
+        clock.advance_to(now)
+
+
+def _queues_empty(sqs: Any, resources: dict[str, JobResources]) -> bool:
+    for res in resources.values():
+        attrs = sqs.get_queue_attributes(QueueUrl=res.queue_url, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed"])["Attributes"]
+        if any(int(v) for v in attrs.values()):
+            return False
+    return True
+
+
+def dead_letters(sqs: Any, dlq_url: str) -> list[dict[str, Any]]:
+    """Every message in a DLQ, without consuming it (received with visibility 0)."""
+    seen: dict[str, dict[str, Any]] = {}
+    for _ in range(1000):
+        batch = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10,
+                                    VisibilityTimeout=0, MessageAttributeNames=["All"],
+                                    AttributeNames=["All"]).get("Messages", [])
+        fresh = [m for m in batch if m["MessageId"] not in seen]
+        if not fresh:
+            break
+        seen.update({m["MessageId"]: m for m in fresh})
+    return list(seen.values())
+
+
+def _summarise(plan: DeploymentPlan, resources: dict[str, JobResources],
+               worker: RecordingWorker, ledger: Ledger, expected: Counter,
+               start: datetime, end: datetime) -> Simulation:
+    sqs = boto3.client("sqs")
+    store = DynamoRunStore(plan.table_name)
+    now = worker.clock.now().timestamp()
+    duplicates = Counter(r.job for r in worker.results if r.outcome == "duplicate")
+    sim = Simulation(start=start, end=end)
+    slots_expected = accounted = stuck = 0
+    for job_plan in plan.jobs:
+        name = job_plan.job
+        in_dlq = {m.get("MessageAttributes", {}).get(ATTR_SLOT, {}).get("StringValue")
+                  for m in dead_letters(sqs, resources[name].dlq_url)
+                  if m.get("MessageAttributes", {}).get(ATTR_JOB, {}).get("StringValue") == name}
+        summary = JobSummary(expected=expected[name], duplicates_suppressed=duplicates[name])
+        for run in store.runs(name, now=now, newest_first=False):
+            status = Status(run.status)
+            summary.failed_attempts += sum(1 for a in run.attempts or []
+                                           if a.outcome in (Outcome.FAILED.value,
+                                                            Outcome.TIMED_OUT.value))
+            if status is Status.SUCCEEDED:
+                summary.succeeded += 1
+            elif status is Status.SKIPPED:
+                summary.skipped += 1
+            elif status is Status.DEAD:
+                summary.dead += 1
+            elif status is Status.RUNNING:
+                stuck += 1
+            if run.trigger != "schedule" and run.trigger != "redrive":
+                continue
+            if status in (Status.SUCCEEDED, Status.SKIPPED) or (
+                    status is Status.DEAD and run.slot in in_dlq):
+                accounted += 1
+        slots_expected += expected[name]
+        sim.jobs[name] = summary
+    sim.slots_expected = slots_expected
+    sim.slots_accounted = accounted
+    sim.invariants = {
+        "slots_succeeded_more_than_once": ledger.succeeded_more_than_once(),
+        "slots_unaccounted": slots_expected - accounted,
+        "stuck_running": stuck,
+    }
+    return sim

@@ -1,0 +1,107 @@
+"""Every reference case in shared/cron/cases.json, run against the schedule engine.
+
+The file lives outside the repository (``/work/shared`` beside it); ``CRONBRIDGE_SHARED_DIR``
+points elsewhere when needed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from cronbridge.core.schedule import ScheduleExpressionError, parse_schedule
+
+
+def _cases_path() -> Path:
+    shared = os.environ.get("CRONBRIDGE_SHARED_DIR")
+    root = Path(shared) if shared else Path(__file__).resolve().parents[3] / "shared"
+    return root / "cron" / "cases.json"
+
+
+CASES: list[dict] = json.loads(_cases_path().read_text(encoding="utf-8"))["cases"]
+
+# The field each invalid reference case must blame; a case may also carry its own "field".
+EXPECTED_FIELD: dict[str, str] = {
+    "both-day-fields-star": "day-of-week",
+    "both-day-fields-question": "day-of-week",
+    "unix-five-fields": "expression",
+    "minute-71": "minutes",
+    "hour-24": "hours",
+    "dom-0": "day-of-month",
+    "month-13": "month",
+    "dow-0-unix-sunday": "day-of-week",
+    "dow-negative": "day-of-week",
+    "hour-word": "hours",
+    "cron-garbage": "expression",
+    "hour-step-24": "hours",
+    "year-2200": "year",
+    "year-1969": "year",
+    "year-descending-range": "year",
+    "hash-list": "day-of-week",
+    "hash-mixed-list": "day-of-week",
+    "hash-6th": "day-of-week",
+    "question-in-hours": "hours",
+    "dow-L-in-list": "day-of-week",
+    "W-in-dow": "day-of-week",
+    "L-offset-31": "day-of-month",
+    "at-in-rules": "expression",
+    "rate-1-minutes": "rate",
+    "rate-1-hours": "rate",
+    "rate-years": "rate",
+    "rate-uppercase-unit": "rate",
+    "rate-inner-spaces": "rate",
+    "rate-leading-space": "expression",
+    "sched-at-date-only": "at",
+}
+FIELDS = {"minutes", "hours", "day-of-month", "month", "day-of-week", "year", "rate", "at",
+          "expression", "timezone"}
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _parse(case: dict):
+    return parse_schedule(case["expr"], timezone=case.get("timezone"),
+                          scheduler=case.get("scope") == "scheduler")
+
+
+def test_the_reference_file_is_not_empty() -> None:
+    assert len(CASES) >= 80
+    assert len({c["id"] for c in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c["valid"]], ids=lambda c: c["id"])
+def test_valid_case(case: dict) -> None:
+    schedule = _parse(case)
+    assert schedule.expression == case["expr"]
+    assert schedule.kind == case["expr"].split("(", 1)[0]
+    if "next" in case and "start" in case:
+        got = schedule.next_fire_times(_utc(case["start"]), 5)
+        assert [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in got] == case["next"]
+        assert all(t.utcoffset().total_seconds() == 0 for t in got)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if not c["valid"]], ids=lambda c: c["id"])
+def test_invalid_case(case: dict) -> None:
+    with pytest.raises(ScheduleExpressionError) as info:
+        _parse(case)
+    err = info.value
+    expected = case.get("field") or EXPECTED_FIELD.get(case["id"])
+    if expected is not None:
+        assert err.field == expected, str(err)
+    assert err.field in FIELDS
+    assert err.reason and err.token
+    assert str(err).startswith(f"{err.field} '{err.token}'")
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.get("scope") == "scheduler"
+                                  and c["valid"]], ids=lambda c: c["id"])
+def test_scheduler_only_case_is_invalid_for_rules(case: dict) -> None:
+    with pytest.raises(ScheduleExpressionError) as info:
+        parse_schedule(case["expr"])
+    assert "Scheduler" in info.value.reason
