@@ -13,7 +13,8 @@ import itertools
 import json
 import random
 from collections import Counter
-from contextlib import redirect_stdout
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -150,16 +151,17 @@ def run_simulation(start: datetime, duration: timedelta, *, chaos: Chaos | None 
                         job_modules=job_modules or Settings().job_modules)
     log_path = log_path or Path(".cronbridge/local/worker.log")
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with embedded_aws(clock), log_path.open("w") as log, redirect_stdout(log):
+    from cronbridge.runtime import handler
+
+    with embedded_aws(clock), log_path.open("w") as log, redirect_stdout(log), \
+            _handler_logs_to(handler, log):
         registry = load_job_modules(settings.job_modules)
         plan = build_plan(registry, app=app, job_modules=settings.job_modules)
         resources = provision(plan)
         _local_setup(settings.job_modules, start, end)
         worker = _install_worker(settings, plan, instrument(registry, ledger, chaos, rng),
-                                 clock, rng, chaos, log)
+                                 clock, rng, chaos)
         sqs = boto3.client("sqs")
-        from cronbridge.runtime import handler
-
         mappings = [EventSourceMapping(sqs, res, handler.lambda_handler, clock, REGION)
                     for res in resources.values()]
         fires = fire_times(resources, start, end)
@@ -181,15 +183,23 @@ def _local_setup(modules: tuple[str, ...], start: datetime, end: datetime) -> No
             setup(start, end)
 
 
+@contextmanager
+def _handler_logs_to(handler: Any, log: Any) -> Iterator[None]:
+    # The handler's Powertools logger writes to the stream it was created with; point it at
+    # the log file so the terminal shows only the summary, and give both back afterwards.
+    previous = handler.telemetry.logger.registered_handler.setStream(log)
+    try:
+        yield
+    finally:
+        handler.telemetry.logger.registered_handler.setStream(previous)
+        handler.use_worker(None)
+
+
 def _install_worker(settings: Settings, plan: DeploymentPlan, registry: Any,
-                    clock: SimulatedClock, rng: random.Random, chaos: Chaos,
-                    log: Any) -> RecordingWorker:
+                    clock: SimulatedClock, rng: random.Random, chaos: Chaos) -> RecordingWorker:
     from cronbridge.runtime import handler
     from cronbridge.runtime.wiring import Worker
 
-    # The handler's Powertools logger writes to the stream it was created with; point it at
-    # the log file so the terminal shows only the summary.
-    handler.telemetry.logger.registered_handler.setStream(log)
     store: Any = DynamoRunStore(settings.table_name)
     if chaos.throttle:
         store = ThrottlingStore(store, chaos.throttle, rng)

@@ -37,8 +37,9 @@ def _get_worker() -> Worker:
     return _worker
 
 
-def use_worker(worker: Worker) -> None:
-    """Serve with ``worker`` from now on (local mode injects its simulated clock this way)."""
+def use_worker(worker: Worker | None) -> None:
+    """Serve with ``worker`` from now on (local mode injects its simulated clock this way);
+    ``None`` builds a fresh one from the settings on the next invocation."""
     global _worker
     _worker = worker
 
