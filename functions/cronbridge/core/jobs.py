@@ -192,7 +192,7 @@ def job(
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
         spec = JobSpec(name=name, schedule=schedule, func=func, timeout_seconds=timeout,
                        description=description or _first_line(func.__doc__), **settings)
-        (registry or _DEFAULT).add(spec)
+        (registry if registry is not None else _DEFAULT).add(spec)
         func.cronbridge_job = spec  # type: ignore[attr-defined]
         return func
 

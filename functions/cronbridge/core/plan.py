@@ -6,6 +6,7 @@ emulator cannot drift. Pure: no AWS imports.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -27,6 +28,14 @@ SQS_MAX_VISIBILITY_SECONDS = 43200
 QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS maximum; longer than the source queue's
 DEFAULT_APP = "cronbridge"
+# (pattern, max length) per resource name, from each service's API reference (CreateTable,
+# PutRule, CreateQueue, CreateFunction).
+NAME_LIMITS: dict[str, tuple[re.Pattern[str], int]] = {
+    "table": (re.compile(r"^[A-Za-z0-9_.-]{3,}$"), 255),
+    "rule": (re.compile(r"^[A-Za-z0-9._-]+$"), 64),
+    "queue": (re.compile(r"^[A-Za-z0-9_-]+$"), 80),
+    "function": (re.compile(r"^[A-Za-z0-9_-]+$"), 64),
+}
 
 
 @dataclass(frozen=True)
@@ -121,13 +130,34 @@ def plan_job(spec: JobSpec, app: str = DEFAULT_APP,
         max_concurrency=spec.max_concurrency,
         retention_days=spec.retention_days,
     )
-    check_job_plan(job_plan)
+    check_job_plan(job_plan, app)
     return job_plan
 
 
-def check_job_plan(job_plan: JobPlan) -> None:
+def check_name(kind: str, name: str, app: str) -> None:
+    """Check a physical name against its AWS pattern and length.
+
+    Raises:
+        PlanError: naming the resource, the name and the limit it breaks.
+    """
+    pattern, limit = NAME_LIMITS[kind]
+    if len(name) > limit or not pattern.match(name):
+        raise PlanError(f"{kind} name {name!r} breaks AWS's limit of {limit} characters "
+                        f"matching {pattern.pattern}: shorten the app name {app!r} or the "
+                        "job name")
+
+
+def check_job_plan(job_plan: JobPlan, app: str = DEFAULT_APP) -> None:
     """Raise :class:`PlanError` naming the job and the broken rule, if any."""
     name = job_plan.job
+    for kind, physical in (("rule", job_plan.rule_name), ("queue", job_plan.queue_name),
+                           ("queue", job_plan.dlq_name), ("function", job_plan.function_name)):
+        check_name(kind, physical, app)
+    if job_plan.timezone is not None:
+        # A time zone needs EventBridge Scheduler, which neither the stack nor local mode
+        # provisions: refusing here keeps the two from drifting.
+        raise PlanError(f"job {name!r}: schedules with a timezone need EventBridge Scheduler; "
+                        "cronbridge deploys EventBridge rules (UTC) only")
     if job_plan.visibility_timeout_seconds < VISIBILITY_TIMEOUT_FACTOR * job_plan.timeout_seconds:
         raise PlanError(f"job {name!r}: queue visibility {job_plan.visibility_timeout_seconds}s "
                         f"is under {VISIBILITY_TIMEOUT_FACTOR} x the function timeout "
@@ -161,5 +191,7 @@ def build_plan(registry: JobRegistry | Iterable[JobSpec], *, app: str = DEFAULT_
     if duplicates:
         raise PlanError(f"duplicate job names: {', '.join(duplicates)}")
     jobs = tuple(plan_job(spec, app, max_receive_count) for spec in specs)
-    return DeploymentPlan(app=app, table_name=f"{app}-runs", job_modules=tuple(job_modules),
+    table_name = f"{app}-runs"
+    check_name("table", table_name, app)
+    return DeploymentPlan(app=app, table_name=table_name, job_modules=tuple(job_modules),
                           jobs=jobs)

@@ -1,0 +1,295 @@
+"""``ScheduledJobs``: every cronbridge job of an app as AWS resources, from the deployment plan.
+
+Layout (see docs/deploy.md, "How 1,000 jobs fit"):
+
+- the scope's stack holds the run table;
+- jobs go into nested stacks by a stable hash of their name, so adding or removing a job
+  never moves another job to a different stack (a named queue, function or rule moving
+  between stacks fails on deploy: the new stack creates it before the old one deletes it);
+- dashboards go into nested stacks of their own, one each, since a dashboard body can be
+  large and the parent template is capped at 1 MB.
+
+Nothing crosses a stack boundary by token except the optional alarm topic and table key:
+the table, alarms and queues are addressed by their deterministic names, which keeps the
+nested stacks far from the 200-parameter limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+
+from aws_cdk import (
+    Acknowledgment,
+    CfnResource,
+    Duration,
+    NestedStack,
+    RemovalPolicy,
+    Stack,
+    Validations,
+)
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from cronbridge.core import metrics
+from cronbridge.core.errors import PlanError
+from cronbridge.core.jobs import JobRegistry, JobSpec
+from cronbridge.core.plan import (
+    DEFAULT_APP,
+    DEFAULT_MAX_RECEIVE_COUNT,
+    MIN_MAX_RECEIVE_COUNT,
+    DeploymentPlan,
+    JobPlan,
+    build_plan,
+)
+from cronbridge.runtime import settings
+from cronbridge_cdk.alarms import DEFAULT_DURATION_ALARM_SECONDS, job_alarms
+from cronbridge_cdk.asset import LAMBDA_PYTHON_VERSION, LambdaAsset, build_lambda_asset
+from cronbridge_cdk.dashboard import JOBS_PER_DASHBOARD, build_dashboard
+from cronbridge_cdk.names import check_names, dashboard_name
+
+HANDLER = "cronbridge.runtime.handler.lambda_handler"
+RUNTIME = lambda_.Runtime(f"python{LAMBDA_PYTHON_VERSION}", lambda_.RuntimeFamily.PYTHON)
+# Run-table key schema; must match the DynamoDB adapter's model.
+PARTITION_KEY = "pk"  # holds the job name: the IAM condition dynamodb:LeadingKeys keys on it
+SORT_KEY = "sk"
+TTL_ATTRIBUTE = "expires_at"  # epoch seconds
+# The run table's item actions; TransactWriteItems is authorised per item as these.
+TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                 "dynamodb:Query", "dynamodb:ConditionCheckItem")
+# EventBridge's maximum retry policy: a scheduled event is worth delivering late (the worker
+# applies the job's starting deadline), and what still fails lands in the job's DLQ.
+TARGET_RETRY_ATTEMPTS = 185
+TARGET_MAX_EVENT_AGE = Duration.hours(24)
+DEFAULT_JOB_STACKS = 64
+MAX_STACK_RESOURCES = 500  # CloudFormation's per-stack limit
+POWERTOOLS_LOG_LEVEL = "INFO"
+
+
+class ScheduledJobs(Construct):
+    """All of an app's jobs: per job an EventBridge rule, SQS queue and DLQ, a Lambda worker
+    and five alarms; one shared run table; one dashboard (a row per job).
+
+    Args:
+        jobs: the registry (or specs) to deploy; its plan is computed with
+            :func:`cronbridge.core.plan.build_plan`, exactly as local mode does.
+        job_modules: modules the worker imports to find the jobs (``CRONBRIDGE_JOB_MODULES``);
+            their packages are copied into the Lambda asset.
+        app: prefix of every resource name.
+        max_receive_count: the job queues' redrive threshold (at least 5); the plan raises
+            it for a job whose ``max_attempts`` needs more receives.
+        alarm_topic: SNS topic every alarm notifies (ALARM and OK), or ``None``.
+        duration_alarm_seconds: default longest acceptable run, per job overridable with
+            ``duration_alarm_overrides`` (job name to seconds).
+        removal_policy: for the table and the log groups; ``RETAIN`` keeps run history when
+            the stack is deleted (the table also gets deletion protection).
+        table_encryption_key: a customer key for the table; ``None`` = AWS-managed key.
+        log_retention: how long the functions' logs are kept.
+        job_stacks: number of hash buckets jobs are spread over; each non-empty bucket is a
+            nested stack. Fix it before the first deploy: changing it moves jobs.
+        environment: extra environment variables for every function.
+        asset: a prebuilt Lambda asset; ``None`` builds one from ``job_modules``.
+
+    Attributes:
+        plan: the :class:`~cronbridge.core.plan.DeploymentPlan` deployed.
+        table: the run table.
+        job_stacks: nested stack of each job, by job name.
+        dashboards: the dashboards, in order.
+
+    Raises:
+        JobDefinitionError: a job spec is invalid (raised when the spec is created).
+        PlanError: the plan breaks a safety rule or an AWS limit (visibility, lease,
+            ``maxReceiveCount``, duplicate names, name lengths, resources per stack).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *,
+                 jobs: JobRegistry | Iterable[JobSpec], job_modules: Iterable[str],
+                 app: str = DEFAULT_APP, max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,
+                 alarm_topic: sns.ITopic | None = None,
+                 duration_alarm_seconds: int = DEFAULT_DURATION_ALARM_SECONDS,
+                 duration_alarm_overrides: Mapping[str, int] | None = None,
+                 removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+                 table_encryption_key: kms.IKey | None = None,
+                 log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+                 job_stacks: int = DEFAULT_JOB_STACKS,
+                 environment: Mapping[str, str] | None = None,
+                 asset: LambdaAsset | None = None) -> None:
+        super().__init__(scope, construct_id)
+        # The plan raises a job's maxReceiveCount above its attempts; a configured value
+        # under the minimum is still a mistake worth failing on.
+        if max_receive_count < MIN_MAX_RECEIVE_COUNT:
+            raise PlanError(f"maxReceiveCount {max_receive_count} is below "
+                            f"{MIN_MAX_RECEIVE_COUNT}; throttled batches would be dead-lettered")
+        plan = build_plan(jobs, app=app, job_modules=job_modules,
+                          max_receive_count=max_receive_count)
+        overrides = dict(duration_alarm_overrides or {})
+        _check_plan(plan, overrides, job_stacks)
+        dashboard_chunks = [plan.jobs[i:i + JOBS_PER_DASHBOARD]
+                            for i in range(0, len(plan.jobs), JOBS_PER_DASHBOARD)]
+        check_names(plan, len(dashboard_chunks))
+        self.plan = plan
+        asset = asset or build_lambda_asset(plan.job_modules)
+
+        self.table = dynamodb.Table(
+            self, "RunTable", table_name=plan.table_name,
+            partition_key=dynamodb.Attribute(name=PARTITION_KEY,
+                                             type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=SORT_KEY, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True),
+            time_to_live_attribute=TTL_ATTRIBUTE,
+            encryption=(dynamodb.TableEncryption.CUSTOMER_MANAGED if table_encryption_key
+                        else dynamodb.TableEncryption.AWS_MANAGED),
+            encryption_key=table_encryption_key,
+            deletion_protection=removal_policy == RemovalPolicy.RETAIN,
+            removal_policy=removal_policy,
+        )
+
+        self.job_stacks: dict[str, NestedStack] = {}
+        buckets: dict[int, list[JobPlan]] = {}
+        for job in plan.jobs:
+            buckets.setdefault(job_bucket(job.job, job_stacks), []).append(job)
+        for bucket, bucket_jobs in sorted(buckets.items()):
+            stack = NestedStack(self, f"Jobs{bucket:03d}",
+                                description=f"cronbridge {plan.app}: jobs in bucket {bucket}")
+            stack.node.add_dependency(self.table)
+            # One Code per stack (CDK binds an asset to one stack); the same hash makes it one
+            # S3 object, uploaded once.
+            code = lambda_.Code.from_asset(str(asset.path), asset_hash=asset.asset_hash)
+            for job in bucket_jobs:
+                ScheduledJob(stack, job.job, plan=plan, job=job, code=code,
+                             alarm_topic=alarm_topic,
+                             duration_alarm_seconds=overrides.get(job.job,
+                                                                  duration_alarm_seconds),
+                             table_encryption_key=table_encryption_key,
+                             log_retention=log_retention, removal_policy=removal_policy,
+                             environment=environment or {})
+                self.job_stacks[job.job] = stack
+            check_resource_count(stack)
+
+        self.dashboards = []
+        for index, chunk in enumerate(dashboard_chunks, start=1):
+            stack = NestedStack(self, f"Dashboard{index:02d}",
+                                description=f"cronbridge {plan.app}: dashboard {index}")
+            self.dashboards.append(build_dashboard(
+                stack, "Dashboard", app=plan.app,
+                name=dashboard_name(plan.app, index, len(dashboard_chunks)), jobs=chunk))
+
+
+class ScheduledJob(Construct):
+    """One job's rule, queue, DLQ, function, log group, role and alarms.
+
+    Attributes:
+        rule, queue, dlq, function, role, log_group, alarms: the job's resources.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, plan: DeploymentPlan,
+                 job: JobPlan, code: lambda_.Code, alarm_topic: sns.ITopic | None,
+                 duration_alarm_seconds: int, table_encryption_key: kms.IKey | None,
+                 log_retention: logs.RetentionDays, removal_policy: RemovalPolicy,
+                 environment: Mapping[str, str]) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        # SQS-managed SSE: EventBridge cannot send to a queue encrypted with alias/aws/sqs.
+        self.dlq = sqs.Queue(
+            self, "Dlq", queue_name=job.dlq_name, encryption=sqs.QueueEncryption.SQS_MANAGED,
+            retention_period=Duration.seconds(job.dlq_retention_seconds), enforce_ssl=True)
+        self.queue = sqs.Queue(
+            self, "Queue", queue_name=job.queue_name, encryption=sqs.QueueEncryption.SQS_MANAGED,
+            visibility_timeout=Duration.seconds(job.visibility_timeout_seconds),
+            retention_period=Duration.seconds(job.queue_retention_seconds), enforce_ssl=True,
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq,
+                                                  max_receive_count=job.max_receive_count))
+        self.rule = events.Rule(
+            self, "Rule", rule_name=job.rule_name, enabled=job.enabled,
+            description=f"cronbridge {job.job}: {job.description}"[:512],
+            schedule=events.Schedule.expression(job.schedule_expression))
+        # The target adds the queue policy statements: only this rule (aws:SourceArn) may
+        # send to the queue, and to the DLQ when delivery fails.
+        self.rule.add_target(targets.SqsQueue(
+            self.queue, dead_letter_queue=self.dlq, retry_attempts=TARGET_RETRY_ATTEMPTS,
+            max_event_age=TARGET_MAX_EVENT_AGE))
+
+        self.log_group = logs.LogGroup(
+            self, "Logs", log_group_name=f"/aws/lambda/{job.function_name}",
+            retention=log_retention, removal_policy=removal_policy)
+        self.role = iam.Role(
+            self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"cronbridge worker for job {job.job}")
+        self.function = lambda_.Function(
+            self, "Function", function_name=job.function_name,
+            description=f"cronbridge worker: {job.job}"[:256], runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64, handler=HANDLER, code=code,
+            timeout=Duration.seconds(job.timeout_seconds), memory_size=job.memory_mb,
+            role=self.role, log_group=self.log_group, tracing=lambda_.Tracing.ACTIVE,
+            environment={
+                settings.ENV_APP: plan.app,
+                settings.ENV_TABLE: plan.table_name,
+                settings.ENV_JOB_MODULES: ",".join(plan.job_modules),
+                settings.ENV_JOB: job.job,
+                settings.ENV_QUEUE_URL: self.queue.queue_url,
+                settings.ENV_DLQ_URL: self.dlq.queue_url,
+                "POWERTOOLS_SERVICE_NAME": metrics.SERVICE,
+                "POWERTOOLS_METRICS_NAMESPACE": metrics.NAMESPACE,
+                "POWERTOOLS_LOG_LEVEL": POWERTOOLS_LOG_LEVEL,
+                **environment,
+            },
+        )
+        self.log_group.grant_write(self.role)
+        # A permanent failure or an exhausted slot is sent to the DLQ by the worker itself.
+        self.role.add_to_principal_policy(iam.PolicyStatement(
+            actions=["sqs:SendMessage"], resources=[self.dlq.queue_arn]))
+        self.role.add_to_principal_policy(iam.PolicyStatement(
+            actions=list(TABLE_ACTIONS),
+            resources=[stack.format_arn(service="dynamodb", resource="table",
+                                        resource_name=plan.table_name)],
+            conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [job.job]}}))
+        if table_encryption_key is not None:
+            table_encryption_key.grant_encrypt_decrypt(self.role)
+        # Receive, delete, change visibility (backoff) and read attributes of its own queue.
+        self.function.add_event_source(event_sources.SqsEventSource(
+            self.queue, batch_size=job.batch_size, max_concurrency=job.max_concurrency,
+            report_batch_item_failures=True))
+        Validations.of(self.role).acknowledge(Acknowledgment(
+            id="AwsSolutions-IAM5[Resource::*]",
+            reason="Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support "
+                   "no resource-level permissions, so their resource must be '*'."))
+
+        self.alarms = job_alarms(self, plan, job, duration_limit_seconds=duration_alarm_seconds,
+                                 topic=alarm_topic)
+
+
+def job_bucket(name: str, buckets: int) -> int:
+    """The stable bucket (nested stack) of job ``name``: SHA-256 of the name modulo
+    ``buckets``, independent of the other jobs and of Python's hash seed."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") % buckets
+
+
+def check_resource_count(stack: Stack) -> None:
+    """Raise :class:`PlanError` if ``stack`` holds more than CloudFormation's 500 resources."""
+    # A nested stack's own AWS::CloudFormation::Stack resource lives in its parent, so every
+    # CfnResource below the stack's node is one of its resources.
+    count = sum(1 for c in stack.node.find_all() if isinstance(c, CfnResource))
+    if count > MAX_STACK_RESOURCES:
+        raise PlanError(f"nested stack {stack.node.id} would hold {count} resources, over "
+                        f"CloudFormation's {MAX_STACK_RESOURCES}: deploy with more job stacks "
+                        "(cronbridge:job_stacks) before the first deploy")
+
+
+def _check_plan(plan: DeploymentPlan, duration_overrides: Mapping[str, int],
+                job_stacks: int) -> None:
+    if job_stacks < 1:
+        raise PlanError(f"job_stacks must be at least 1, got {job_stacks}")
+    unknown = sorted(set(duration_overrides) - {j.job for j in plan.jobs})
+    if unknown:
+        raise PlanError(f"duration alarm overrides name unknown jobs: {', '.join(unknown)}")

@@ -1,0 +1,102 @@
+"""Synth-time checks: a bad job or setting fails `cdk synth` with a message naming it."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+from aws_cdk import App, Stack
+
+from cronbridge.core.errors import JobDefinitionError, PlanError
+from cronbridge.core.jobs import JobRegistry, JobSpec
+from cronbridge.core.plan import build_plan, check_job_plan
+from cronbridge_cdk.asset import LambdaAsset
+from cronbridge_cdk.scheduled_jobs import ScheduledJobs
+
+
+def _noop(ctx) -> None:
+    return None
+
+
+def _spec(name: str = "nightly", schedule: str = "cron(0 2 * * ? *)", **settings) -> JobSpec:
+    return JobSpec(name=name, schedule=schedule, func=_noop, **settings)
+
+
+def _synth(asset: LambdaAsset, jobs, **options) -> ScheduledJobs:
+    stack = Stack(App(), "Test")
+    return ScheduledJobs(stack, "Jobs", jobs=jobs, job_modules=["cronbridge_examples"],
+                         asset=asset, **options)
+
+
+@pytest.mark.parametrize("schedule", ["cron(0 2 * * *)", "rate(0 minutes)", "every day",
+                                      "cron(0 25 * * ? *)", "cron(0 2 * * MON ?)"])
+def test_invalid_schedule_names_the_job_and_field(schedule: str) -> None:
+    with pytest.raises(JobDefinitionError, match=r"job 'nightly': schedule is invalid"):
+        _spec(schedule=schedule)
+
+
+def test_timeout_over_lambdas_fifteen_minutes() -> None:
+    with pytest.raises(JobDefinitionError, match=r"timeout must be 1-900 seconds.*got 1200"):
+        _spec(timeout_seconds=1200)
+
+
+@pytest.mark.parametrize("name", ["Nightly", "nightly_report", "-nightly", "n", "x" * 41,
+                                  "nightly.report"])
+def test_unsafe_job_names(name: str) -> None:
+    with pytest.raises(JobDefinitionError, match="name must be 2-40 lowercase letters"):
+        _spec(name=name)
+
+
+def test_duplicate_job_names(asset: LambdaAsset) -> None:
+    with pytest.raises(PlanError, match="duplicate job names: nightly"):
+        _synth(asset, [_spec(), _spec(schedule="rate(1 hour)")])
+
+
+def test_max_receive_count_below_five(asset: LambdaAsset) -> None:
+    with pytest.raises(PlanError, match=r"maxReceiveCount 3 is below 5"):
+        _synth(asset, [_spec()], max_receive_count=3)
+    job = build_plan([_spec()]).job("nightly")
+    with pytest.raises(PlanError, match=r"job 'nightly': maxReceiveCount 4 is below 5"):
+        check_job_plan(dataclasses.replace(job, max_receive_count=4))
+
+
+def test_visibility_under_six_times_the_timeout() -> None:
+    job = build_plan([_spec(timeout_seconds=120)]).job("nightly")
+    with pytest.raises(PlanError, match=r"visibility 600s is under 6 x the function timeout"):
+        check_job_plan(dataclasses.replace(job, visibility_timeout_seconds=600))
+
+
+def test_lease_not_longer_than_the_timeout() -> None:
+    job = build_plan([_spec(timeout_seconds=120)]).job("nightly")
+    with pytest.raises(PlanError, match=r"lease 120s must be longer than the function timeout"):
+        check_job_plan(dataclasses.replace(job, lease_seconds=120))
+
+
+def test_derived_names_over_aws_limits(asset: LambdaAsset) -> None:
+    long_job = "j" * 40
+    app = "cronbridge-production-eu"
+    with pytest.raises(PlanError, match=re.escape(f"rule name '{app}-{long_job}' breaks AWS's "
+                                                  "limit of 64 characters")):
+        _synth(asset, [_spec(name=long_job)], app=app)
+
+
+def test_timezone_schedules_are_refused(asset: LambdaAsset) -> None:
+    with pytest.raises(PlanError, match="need EventBridge Scheduler"):
+        _synth(asset, [_spec(timezone="Europe/Paris")])
+
+
+def test_duration_override_for_an_unknown_job(asset: LambdaAsset) -> None:
+    with pytest.raises(PlanError, match="unknown jobs: nope"):
+        _synth(asset, [_spec()], duration_alarm_overrides={"nope": 60})
+
+
+def test_empty_registry(asset: LambdaAsset) -> None:
+    with pytest.raises(PlanError, match="no jobs are registered"):
+        _synth(asset, JobRegistry())
+
+
+def test_too_many_jobs_for_one_stack(asset: LambdaAsset) -> None:
+    jobs = [_spec(name=f"job-{i:02d}", schedule="rate(1 hour)") for i in range(34)]
+    with pytest.raises(PlanError, match=r"would hold 510 resources, over CloudFormation's 500"):
+        _synth(asset, jobs, job_stacks=1)

@@ -1,0 +1,306 @@
+"""Template assertions on the synthesized demo app (one synth, shared)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk.assertions import Match
+
+from cronbridge.core import metrics
+from cronbridge.core.plan import DLQ_RETENTION_SECONDS, JobPlan
+from cronbridge.runtime import settings
+from cronbridge_cdk.asset import LAMBDA_PYTHON_VERSION
+from cronbridge_cdk.names import ALARM_KINDS
+from cronbridge_cdk.scheduled_jobs import HANDLER, TABLE_ACTIONS, job_bucket
+from infra_support import ALARM_EMAIL, Synthesized
+
+DEMO_JOBS = ["log-purge", "daily-aggregation", "cache-refresh", "email-outbox", "health-report"]
+
+
+def _arn(logical_id: str) -> dict:
+    return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+def _logical_id(template, resource_type: str, **props) -> str:
+    found = template.find_resources(resource_type, {"Properties": props})
+    assert len(found) == 1, f"expected one {resource_type} with {props}, found {list(found)}"
+    return next(iter(found))
+
+
+@pytest.fixture(scope="module", params=DEMO_JOBS)
+def job(request, demo: Synthesized) -> JobPlan:
+    return demo.stack.jobs.plan.job(request.param)
+
+
+def test_demo_registers_exactly_the_example_jobs(demo: Synthesized) -> None:
+    assert sorted(j.job for j in demo.stack.jobs.plan.jobs) == sorted(DEMO_JOBS)
+
+
+def test_run_table(demo: Synthesized) -> None:
+    template = demo.template()
+    template.resource_count_is("AWS::DynamoDB::Table", 1)
+    template.has_resource("AWS::DynamoDB::Table", {
+        "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "TableName": "cronbridge-runs",
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                          {"AttributeName": "sk", "KeyType": "RANGE"}],
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
+                                     {"AttributeName": "sk", "AttributeType": "S"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+            "SSESpecification": {"SSEEnabled": True},
+            "DeletionProtectionEnabled": True,
+        },
+    })
+
+
+def test_queue_and_dlq(demo: Synthesized, job: JobPlan) -> None:
+    template = demo.job_template(job.job)
+    dlq = _logical_id(template, "AWS::SQS::Queue", QueueName=job.dlq_name)
+    template.has_resource_properties("AWS::SQS::Queue", {
+        "QueueName": job.dlq_name, "MessageRetentionPeriod": DLQ_RETENTION_SECONDS,
+        "SqsManagedSseEnabled": True, "KmsMasterKeyId": Match.absent(),
+    })
+    template.has_resource_properties("AWS::SQS::Queue", {
+        "QueueName": job.queue_name,
+        "VisibilityTimeout": job.visibility_timeout_seconds,
+        "MessageRetentionPeriod": job.queue_retention_seconds,
+        "SqsManagedSseEnabled": True, "KmsMasterKeyId": Match.absent(),
+        "RedrivePolicy": {"deadLetterTargetArn": _arn(dlq),
+                          "maxReceiveCount": job.max_receive_count},
+    })
+    assert job.visibility_timeout_seconds >= 6 * job.timeout_seconds
+    assert job.max_receive_count >= 5
+    assert job.dlq_retention_seconds > job.queue_retention_seconds
+
+
+def test_rule_targets_queue_with_retry_policy_and_dlq(demo: Synthesized, job: JobPlan) -> None:
+    template = demo.job_template(job.job)
+    queue = _logical_id(template, "AWS::SQS::Queue", QueueName=job.queue_name)
+    dlq = _logical_id(template, "AWS::SQS::Queue", QueueName=job.dlq_name)
+    template.has_resource_properties("AWS::Events::Rule", {
+        "Name": job.rule_name,
+        "ScheduleExpression": job.schedule_expression,
+        "State": "ENABLED" if job.enabled else "DISABLED",
+        "Targets": [{
+            "Arn": _arn(queue), "Id": Match.any_value(),
+            "DeadLetterConfig": {"Arn": _arn(dlq)},
+            "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400},
+            "Input": Match.absent(), "InputTransformer": Match.absent(),
+        }],
+    })
+
+
+def _policy_statements(template, queue_logical_id: str) -> list[dict]:
+    policies = template.find_resources("AWS::SQS::QueuePolicy", {
+        "Properties": {"Queues": [{"Ref": queue_logical_id}]}})
+    assert len(policies) == 1
+    return next(iter(policies.values()))["Properties"]["PolicyDocument"]["Statement"]
+
+
+def test_queue_policies_admit_only_the_rule_and_enforce_tls(demo: Synthesized,
+                                                            job: JobPlan) -> None:
+    template = demo.job_template(job.job)
+    rule = _logical_id(template, "AWS::Events::Rule", Name=job.rule_name)
+    for name in (job.queue_name, job.dlq_name):
+        queue = _logical_id(template, "AWS::SQS::Queue", QueueName=name)
+        statements = _policy_statements(template, queue)
+        deny = [s for s in statements if s["Effect"] == "Deny"]
+        allow = [s for s in statements if s["Effect"] == "Allow"]
+        assert deny == [{"Action": "sqs:*", "Effect": "Deny", "Principal": {"AWS": "*"},
+                         "Resource": _arn(queue),
+                         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]
+        assert len(allow) == 1
+        assert allow[0]["Principal"] == {"Service": "events.amazonaws.com"}
+        assert allow[0]["Condition"] == {"ArnEquals": {"aws:SourceArn": _arn(rule)}}
+        assert "sqs:SendMessage" in allow[0]["Action"]
+
+
+def test_function(demo: Synthesized, job: JobPlan) -> None:
+    template = demo.job_template(job.job)
+    queue = _logical_id(template, "AWS::SQS::Queue", QueueName=job.queue_name)
+    dlq = _logical_id(template, "AWS::SQS::Queue", QueueName=job.dlq_name)
+    logs = _logical_id(template, "AWS::Logs::LogGroup",
+                       LogGroupName=f"/aws/lambda/{job.function_name}")
+    template.has_resource_properties("AWS::Lambda::Function", {
+        "FunctionName": job.function_name,
+        "Runtime": f"python{LAMBDA_PYTHON_VERSION}",
+        "Architectures": ["arm64"],
+        "Handler": HANDLER,
+        "Timeout": job.timeout_seconds,
+        "MemorySize": job.memory_mb,
+        "TracingConfig": {"Mode": "Active"},
+        "LoggingConfig": {"LogGroup": {"Ref": logs}},
+        "ReservedConcurrentExecutions": Match.absent(),
+        "Environment": {"Variables": {
+            settings.ENV_APP: "cronbridge",
+            settings.ENV_TABLE: "cronbridge-runs",
+            settings.ENV_JOB_MODULES: "cronbridge_examples",
+            settings.ENV_JOB: job.job,
+            settings.ENV_QUEUE_URL: {"Ref": queue},
+            settings.ENV_DLQ_URL: {"Ref": dlq},
+            "POWERTOOLS_SERVICE_NAME": "cronbridge",
+            "POWERTOOLS_METRICS_NAMESPACE": "cronbridge",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }},
+    })
+    template.has_resource("AWS::Logs::LogGroup", {
+        "DeletionPolicy": "Retain",
+        "Properties": {"LogGroupName": f"/aws/lambda/{job.function_name}",
+                       "RetentionInDays": 30}})
+
+
+def test_event_source_reports_batch_item_failures(demo: Synthesized, job: JobPlan) -> None:
+    template = demo.job_template(job.job)
+    queue = _logical_id(template, "AWS::SQS::Queue", QueueName=job.queue_name)
+    function = _logical_id(template, "AWS::Lambda::Function", FunctionName=job.function_name)
+    template.has_resource_properties("AWS::Lambda::EventSourceMapping", {
+        "EventSourceArn": _arn(queue), "FunctionName": {"Ref": function},
+        "BatchSize": job.batch_size,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "ScalingConfig": {"MaximumConcurrency": job.max_concurrency},
+    })
+
+
+def test_role_is_least_privilege(demo: Synthesized, job: JobPlan) -> None:
+    template = demo.job_template(job.job)
+    queue = _logical_id(template, "AWS::SQS::Queue", QueueName=job.queue_name)
+    dlq = _logical_id(template, "AWS::SQS::Queue", QueueName=job.dlq_name)
+    logs = _logical_id(template, "AWS::Logs::LogGroup",
+                       LogGroupName=f"/aws/lambda/{job.function_name}")
+    role = _logical_id(template, "AWS::IAM::Role",
+                       Description=f"cronbridge worker for job {job.job}")
+    template.has_resource_properties("AWS::IAM::Role", {
+        "Description": f"cronbridge worker for job {job.job}",
+        "ManagedPolicyArns": Match.absent(),
+        "AssumeRolePolicyDocument": {"Statement": [{
+            "Action": "sts:AssumeRole", "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"}}]},
+    })
+    policies = template.find_resources("AWS::IAM::Policy", {
+        "Properties": {"Roles": [{"Ref": role}]}})
+    assert len(policies) == 1
+    statements = next(iter(policies.values()))["Properties"]["PolicyDocument"]["Statement"]
+    table_arn = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":dynamodb:",
+                                   {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"},
+                                   ":table/cronbridge-runs"]]}
+
+    def actions(statement: dict) -> list[str]:
+        return sorted([statement["Action"]] if isinstance(statement["Action"], str)
+                      else statement["Action"])
+
+    by_resource = {json.dumps(s["Resource"], sort_keys=True): s for s in statements}
+    assert len(by_resource) == len(statements) == 5
+    assert all(s["Effect"] == "Allow" for s in statements)
+    xray = by_resource['"*"']
+    assert actions(xray) == ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+    assert actions(by_resource[json.dumps(_arn(logs))]) == ["logs:CreateLogStream",
+                                                            "logs:PutLogEvents"]
+    assert actions(by_resource[json.dumps(_arn(dlq))]) == ["sqs:SendMessage"]
+    assert actions(by_resource[json.dumps(_arn(queue))]) == sorted([
+        "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes", "sqs:GetQueueUrl"])
+    table = by_resource[json.dumps(table_arn, sort_keys=True)]
+    assert actions(table) == sorted(TABLE_ACTIONS)
+    assert table["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [job.job]}}
+
+
+def test_alarms(demo: Synthesized, job: JobPlan) -> None:
+    template = demo.job_template(job.job)
+    topic_param = {"Ref": Match.string_like_regexp("AlarmsTopic")}
+    expected = [
+        (f"cronbridge-{job.job}-consecutive-failures", "cronbridge", "ConsecutiveFailures",
+         "Maximum", 3, "GreaterThanOrEqualToThreshold",
+         [{"Name": "job", "Value": job.job}, {"Name": "service", "Value": "cronbridge"}]),
+        (f"cronbridge-{job.job}-duration", "cronbridge", "RunDuration", "Maximum", 300000,
+         "GreaterThanThreshold",
+         [{"Name": "job", "Value": job.job}, {"Name": "service", "Value": "cronbridge"}]),
+        (f"cronbridge-{job.job}-dlq-not-empty", "AWS/SQS",
+         "ApproximateNumberOfMessagesVisible", "Maximum", 0, "GreaterThanThreshold",
+         [{"Name": "QueueName", "Value": job.dlq_name}]),
+        (f"cronbridge-{job.job}-failed-invocations", "AWS/Events", "FailedInvocations", "Sum",
+         0, "GreaterThanThreshold", [{"Name": "RuleName", "Value": job.rule_name}]),
+        (f"cronbridge-{job.job}-throttles", "AWS/Lambda", "Throttles", "Sum", 0,
+         "GreaterThanThreshold", [{"Name": "FunctionName", "Value": job.function_name}]),
+    ]
+    template.resource_count_is("AWS::CloudWatch::Alarm", 5 * len(
+        [j for j, s in demo.stack.jobs.job_stacks.items()
+         if s is demo.stack.jobs.job_stacks[job.job]]))
+    for name, namespace, metric, statistic, threshold, operator, dimensions in expected:
+        template.has_resource_properties("AWS::CloudWatch::Alarm", {
+            "AlarmName": name, "Namespace": namespace, "MetricName": metric,
+            "Statistic": statistic, "Threshold": threshold, "ComparisonOperator": operator,
+            "Dimensions": dimensions, "Period": 300, "EvaluationPeriods": 1,
+            "AlarmActions": [topic_param], "OKActions": [topic_param],
+            "AlarmDescription": Match.string_like_regexp("docs/deploy.md#alarms"),
+        })
+    assert {metrics.CONSECUTIVE_FAILURES, metrics.RUN_DURATION} <= {e[2] for e in expected}
+
+
+def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_can_use(demo: Synthesized) -> None:
+    template = demo.template()
+    key = _logical_id(template, "AWS::KMS::Key", EnableKeyRotation=True)
+    template.has_resource_properties("AWS::SNS::Topic", {
+        "TopicName": "cronbridge-alarms", "KmsMasterKeyId": _arn(key)})
+    template.has_resource_properties("AWS::SNS::Subscription", {
+        "Protocol": "email", "Endpoint": ALARM_EMAIL})
+    template.has_resource_properties("AWS::KMS::Key", {"KeyPolicy": {"Statement": Match.array_with([
+        Match.object_like({"Principal": {"Service": "cloudwatch.amazonaws.com"},
+                           "Action": ["kms:Decrypt", "kms:GenerateDataKey*"]})])}})
+
+
+def test_one_dashboard_with_a_row_per_job(demo: Synthesized) -> None:
+    dashboards = demo.stack.jobs.dashboards
+    assert len(dashboards) == 1
+    template = demo.template(dashboards[0].stack)
+    found = template.find_resources("AWS::CloudWatch::Dashboard")
+    (resource,) = found.values()
+    assert resource["Properties"]["DashboardName"] == "cronbridge"
+    # The body is an Fn::Join of literal JSON and the region/account tokens.
+    parts = resource["Properties"]["DashboardBody"]["Fn::Join"][1]
+    body = json.loads("".join(p if isinstance(p, str) else "TOKEN" for p in parts))
+    rows: dict[int, list[str]] = {}
+    for widget in body["widgets"]:
+        rows.setdefault(widget["y"], []).append(widget["properties"]["title"])
+    plan_jobs = [j.job for j in demo.stack.jobs.plan.jobs]
+    assert list(rows.values()) == [
+        [f"{name}: {title}" for title in ("runs by outcome", "duration (ms)", "start lag (s)",
+                                          "DLQ depth", "alarms")]
+        for name in plan_jobs]
+    alarm_widgets = [w for w in body["widgets"] if w["type"] == "alarm"]
+    assert [a.rsplit(":", 1)[1] for a in alarm_widgets[0]["properties"]["alarms"]] == [
+        f"cronbridge-{plan_jobs[0]}-{kind}" for kind in ALARM_KINDS]
+
+
+def test_nested_stacks_pass_almost_nothing_by_parameter(demo: Synthesized) -> None:
+    for stack in {*demo.stack.jobs.job_stacks.values(),
+                  *(d.stack for d in demo.stack.jobs.dashboards)}:
+        parameters = demo.template(stack).to_json().get("Parameters", {})
+        # Only the alarm topic's ARN crosses into a job stack; dashboards need nothing.
+        assert len(parameters) <= 1, parameters
+
+
+def test_jobs_spread_over_stable_nested_stacks(demo: Synthesized) -> None:
+    for name, stack in demo.stack.jobs.job_stacks.items():
+        assert stack.node.id == f"Jobs{job_bucket(name, 64):03d}"
+
+
+def test_zero_unacknowledged_cdk_nag_findings(demo: Synthesized) -> None:
+    assert demo.nag_error is None
+    report = json.loads((demo.outdir / "validation-report.json").read_text())
+    assert [r for r in report["pluginReports"] if r.get("violations")] == []
+
+
+def test_cfn_lint_reports_no_errors(demo: Synthesized) -> None:
+    from cfnlint.api import ManualArgs, lint_file
+    files = demo.template_files()
+    assert len(files) == 1 + len(set(demo.stack.jobs.job_stacks.values())) + 1
+    errors = []
+    for path in files:
+        matches = lint_file(path, config=ManualArgs(regions=["us-east-1"]))
+        errors += [f"{path.name}: {m}" for m in matches if m.rule.severity == "error"]
+    assert errors == []

@@ -1,0 +1,41 @@
+"""The @job decorator and the registry."""
+
+import pytest
+
+from cronbridge.core.errors import JobDefinitionError, UnknownJobError
+from cronbridge.core.jobs import JobRegistry, default_registry, job
+
+
+def test_an_empty_explicit_registry_is_used_not_the_default():
+    registry = JobRegistry()
+
+    @job(name="only-here", schedule="rate(1 hour)", registry=registry)
+    def body(ctx):
+        """Does nothing."""
+
+    assert registry.names() == ["only-here"]
+    assert "only-here" not in default_registry()
+    assert registry.get("only-here").description == "Does nothing."
+
+
+@pytest.mark.parametrize(("settings", "field"), [
+    ({"schedule": "cron(0 2 * * * *)"}, "schedule"),
+    ({"schedule": "rate(5 minute)"}, "schedule"),
+    ({"timeout": 901}, "timeout"),
+    ({"max_attempts": 0}, "max_attempts"),
+    ({"overlap": "queue"}, "overlap"),
+    ({"name": "Bad_Name"}, "name"),
+])
+def test_bad_settings_fail_at_definition_naming_the_field(settings, field):
+    kwargs = {"name": "some-job", "schedule": "rate(1 hour)", "registry": JobRegistry(), **settings}
+    with pytest.raises(JobDefinitionError) as raised:
+        job(**kwargs)(lambda ctx: None)
+    assert raised.value.field == field
+    assert field in str(raised.value)
+
+
+def test_unknown_job_lists_the_known_ones():
+    registry = JobRegistry()
+    job(name="known-job", schedule="rate(1 hour)", registry=registry)(lambda ctx: None)
+    with pytest.raises(UnknownJobError, match="known-job"):
+        registry.get("missing-job")
