@@ -10,7 +10,7 @@ import random
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -22,8 +22,8 @@ from cronbridge.core.messages import Delivery, parse_body
 from cronbridge.core.plan import DeploymentPlan
 from cronbridge.core.ports import Clock, MessageActions, RunStore, Telemetry
 from cronbridge.core.retry import backoff_seconds
-from cronbridge.core.runstate import (Claim, ConflictContext, Duplicate, Expect, Finish,
-                                      ForwardToDlq, Owned, Retry, ReturnLater, Skip,
+from cronbridge.core.runstate import (Claim, Conflict, ConflictContext, Duplicate, Expect,
+                                      Finish, ForwardToDlq, Owned, Retry, ReturnLater, Skip,
                                       SkipReason, SkipSlot, Status, Trigger, decide_conflict)
 
 # Message attributes put on a dead letter (SQS keeps them through a redrive, which is how a
@@ -153,10 +153,9 @@ class SlotService:
                 return self._skipped(spec, delivery, SkipReason.LATE)
 
         token = self.new_token()
-        redrive_token = message.attributes.get(ATTR_DEAD_TOKEN)
         context = ConflictContext(token=token, now=now_s, message_id=message.message_id,
-                                  redrive_token=redrive_token, max_attempts=spec.max_attempts,
-                                  overlap=spec.overlap)
+                                  redrive_token=message.attributes.get(ATTR_DEAD_TOKEN),
+                                  max_attempts=spec.max_attempts, overlap=spec.overlap)
         plan = Retry(Expect.ABSENT, 0, None, 1, spec.max_attempts, delivery.trigger)
         for _ in range(MAX_CLAIM_ROUNDS):
             claim = Claim(
@@ -166,49 +165,55 @@ class SlotService:
                 trigger=plan.trigger or delivery.trigger, expires_at=expires_at,
                 scheduled_time=slot_kwargs["scheduled_time"], prior_attempt=plan.prior_attempt,
                 prior_token=plan.prior_token, guard_overlap=spec.overlap != "allow",
-                check_paused=delivery.trigger == Trigger.SCHEDULE.value,
+                # Pause stops new slots only: a started slot's retries and an operator's
+                # redrive (explicit intent) are not held back by it.
+                check_paused=(plan.expect is Expect.ABSENT
+                              and delivery.trigger == Trigger.SCHEDULE.value),
                 message_id=message.message_id, request_id=request_id, trace_id=trace_id)
             conflict = self.store.claim(claim)
             if conflict is None:
                 return self._run(spec, delivery, message, claim, plan.resume_state, remaining_ms)
-            decision = decide_conflict(conflict, context)
+            decision = decide_conflict(conflict, replace(context, expect=plan.expect))
+            if isinstance(decision, SkipSlot):
+                found = self.store.skip(Skip(reason=decision.reason, **slot_kwargs))
+                if found is None:
+                    return self._skipped(spec, delivery, decision.reason)
+                # The slot got a run record meanwhile: decide again from it alone.
+                decision = decide_conflict(Conflict(run=found, job=None), context)
             if isinstance(decision, Retry):
                 plan = decision
                 continue
             if isinstance(decision, Owned):
-                owned = Claim(**{**claim.__dict__, "attempt": decision.attempt})
+                owned = replace(claim, attempt=decision.attempt)
                 return self._run(spec, delivery, message, owned, plan.resume_state, remaining_ms)
-            if isinstance(decision, Duplicate):
-                self.telemetry.metric(spec.name, m.DUPLICATE_SUPPRESSED)
-                self.telemetry.logger.info("duplicate delivery of a %s slot acknowledged",
-                                           decision.status.value)
-                return Result(Ack.DONE, "duplicate", spec.name, delivery.slot)
-            if isinstance(decision, ReturnLater):
-                if decision.reason == "running":
-                    self.telemetry.metric(spec.name, m.DUPLICATE_SUPPRESSED)
-                self.telemetry.logger.info("slot not startable now (%s); back in %ss",
-                                           decision.reason, decision.delay_seconds)
-                self.actions.change_visibility(message.receipt_handle, decision.delay_seconds)
-                return Result(Ack.RETURN, decision.reason, spec.name, delivery.slot)
-            if isinstance(decision, ForwardToDlq):
-                self.actions.send_to_dlq(message.body, {
-                    ATTR_JOB: spec.name, ATTR_SLOT: delivery.slot,
-                    ATTR_ATTEMPTS: str(decision.attempt), ATTR_ERROR_TYPE: "Dead",
-                    ATTR_ERROR_MESSAGE: "run was DEAD; forwarded after an interrupted send",
-                    ATTR_DEAD_TOKEN: decision.dead_token or ""})
-                return Result(Ack.DONE, "dead", spec.name, delivery.slot)
-            assert isinstance(decision, SkipSlot)
-            found = self.store.skip(Skip(reason=decision.reason, **slot_kwargs))
-            if found is None:
-                return self._skipped(spec, delivery, decision.reason)
-            # The slot got a run record meanwhile: decide again from it.
-            decision = decide_conflict(type(conflict)(run=found, job=None), context)
-            if not isinstance(decision, Retry):
-                self.telemetry.metric(spec.name, m.DUPLICATE_SUPPRESSED)
-                return Result(Ack.DONE, "duplicate", spec.name, delivery.slot)
-            plan = decision
+            return self._settle(spec, delivery, message, decision)
         self.actions.change_visibility(message.receipt_handle, 1)
         return Result(Ack.RETURN, "contended", spec.name, delivery.slot)
+
+    def _settle(self, spec: JobSpec, delivery: Delivery, message: Message,
+                decision: Duplicate | ReturnLater | ForwardToDlq) -> Result:
+        """Answer a delivery that does not run: acknowledge, return or forward it."""
+        if isinstance(decision, Duplicate):
+            self.telemetry.metric(spec.name, m.DUPLICATE_SUPPRESSED)
+            self.telemetry.logger.info("duplicate delivery of a %s slot acknowledged",
+                                       decision.status.value)
+            return Result(Ack.DONE, "duplicate", spec.name, delivery.slot)
+        if isinstance(decision, ReturnLater):
+            if decision.reason == "running":
+                self.telemetry.metric(spec.name, m.DUPLICATE_SUPPRESSED)
+            self.telemetry.logger.info("slot not startable now (%s); back in %ss",
+                                       decision.reason, decision.delay_seconds)
+            self.actions.change_visibility(message.receipt_handle, decision.delay_seconds)
+            return Result(Ack.RETURN, decision.reason, spec.name, delivery.slot)
+        # The DEAD write went through but the worker died before the DLQ send: finish it.
+        self.telemetry.logger.warning("slot already DEAD; completing the interrupted send to "
+                                      "the dead-letter queue")
+        self.actions.send_to_dlq(message.body, {
+            ATTR_JOB: spec.name, ATTR_SLOT: delivery.slot, ATTR_ATTEMPTS: str(decision.attempt),
+            ATTR_ERROR_TYPE: decision.error_type or "Dead",
+            ATTR_ERROR_MESSAGE: decision.error_message or decision.error_type or "Dead",
+            ATTR_DEAD_TOKEN: decision.dead_token or ""})
+        return Result(Ack.DONE, "dead", spec.name, delivery.slot, decision.attempt)
 
     def _skipped(self, spec: JobSpec, delivery: Delivery, reason: SkipReason) -> Result:
         self.telemetry.metric(spec.name, m.RUN_SKIPPED)

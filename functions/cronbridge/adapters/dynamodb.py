@@ -16,9 +16,9 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from typing import Any
 
+from botocore.exceptions import BotoCoreError
 from pynamodb.attributes import (BooleanAttribute, JSONAttribute, ListAttribute, MapAttribute,
                                  NumberAttribute, UnicodeAttribute)
 from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
@@ -126,12 +126,11 @@ def run_key(slot: str) -> str:
     return f"{RUN_PREFIX}{slot}"
 
 
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _busy(exc: PynamoDBException) -> bool:
-    if exc.cause_response_code in _BUSY_CODES:
+    """Throttled, in conflict with another transaction, a 5xx, or no answer at all (a
+    connection or read timeout, after the SDK's retries): worth trying again later. Anything
+    else (a validation error) is a bug and must not be retried as if the table were busy."""
+    if isinstance(exc.cause, BotoCoreError) or exc.cause_response_code in _BUSY_CODES:
         return True
     if isinstance(exc, TransactWriteError):
         return any(r is not None and r.code in ("ThrottlingError", "TransactionConflict",
@@ -210,12 +209,18 @@ class DynamoRunStore:
 
     def _conflict(self, exc: TransactWriteError, *, run_failed_index: int,
                   job_index: int | None) -> Conflict:
-        reasons = exc.cancellation_reasons
-        if not reasons or _busy(exc):
+        """The records whose conditions failed (as they were), from a cancelled transaction.
+
+        Raises:
+            StoreBusyError: the table was busy (see :func:`_busy`).
+            TransactWriteError: ``exc`` itself, when no condition failed (a bug: crash).
+        """
+        if _busy(exc):
             raise StoreBusyError(str(exc.cause_response_message or exc)) from exc
+        reasons = exc.cancellation_reasons
         failed = [r is not None and r.code == "ConditionalCheckFailed" for r in reasons]
         if not any(failed):
-            raise StoreBusyError(f"transaction cancelled: {[r and r.code for r in reasons]}") from exc
+            raise exc
         run = self._run_snapshot(reasons[run_failed_index].raw_item) if failed[run_failed_index] else None
         job = None
         if job_index is not None and failed[job_index]:
@@ -231,7 +236,8 @@ class DynamoRunStore:
             max_attempts=int(item.max_attempts or 0), lease_token=item.lease_token,
             lease_expires_at=item.lease_expires_at, dead_token=item.dead_token,
             dead_message_id=item.dead_message_id, trigger=item.trigger,
-            checkpoint=item.checkpoint)
+            checkpoint=item.checkpoint, error_type=item.error_type,
+            error_message=item.error_message)
 
     def _job_snapshot(self, raw: dict[str, Any] | None) -> JobSnapshot:
         if not raw:
@@ -271,30 +277,22 @@ class DynamoRunStore:
         run = Run(finish.job, run_key(finish.slot))
         job_update = self._job_finish_update(finish)
         try:
-            if job_update is None:
-                run.update(run_actions, condition=fence)
-                return True
+            # Always a transaction, even for the run alone: a failed condition then hands
+            # back the run as it was (ALL_OLD), which tells a newer attempt's takeover from
+            # our own write retried after its answer was lost.
             with TransactWrite(connection=Run._get_connection().connection) as tx:
                 tx.update(run, run_actions, condition=fence, return_values="ALL_OLD")
-                tx.update(Job(finish.job, JOB_SK), job_update[0], condition=job_update[1])
+                if job_update is not None:
+                    tx.update(Job(finish.job, JOB_SK), job_update[0], condition=job_update[1])
             return True
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            if _busy(exc):
-                raise StoreBusyError(str(exc)) from exc
-            raise
         except TransactWriteError as exc:
-            if self._conflict(exc, run_failed_index=0, job_index=None).run is not None:
-                return False  # fenced out: a newer attempt owns the slot
-            # Only the job record's condition failed (an older slot finishing late, or our
-            # overlap marker taken over): write the run alone, then the job record's parts
-            # that still apply.
-            return self._finish_slow(finish, run, run_actions, fence)
-
-    def _order_key(self, finish: Finish) -> str:
-        # Manual slots sort by when they finished so they interleave with scheduled slots.
-        return finish.slot if not finish.slot.startswith("manual:") else _iso(finish.now)
+            conflict = self._conflict(exc, run_failed_index=0, job_index=None)
+        if conflict.run is not None:
+            return _finished_by(conflict.run, finish)
+        # Only the job record's condition failed (an older slot finishing late, or our
+        # overlap marker taken over): write the run alone, then the job record's parts that
+        # still apply.
+        return self._finish_slow(finish, run, run_actions, fence)
 
     def _job_finish_update(self, finish: Finish):
         Job = self.Job
@@ -305,7 +303,7 @@ class DynamoRunStore:
                         Job.active_lease_expires_at.remove()]
             condition = Job.active_token == finish.token
         if finish.status in (Status.SUCCEEDED, Status.DEAD):
-            order = self._order_key(finish)
+            order = finish.order
             actions += [Job.last_status.set(finish.status.value), Job.last_slot.set(finish.slot),
                         Job.last_order.set(order)]
             if finish.status is Status.SUCCEEDED:
@@ -322,11 +320,12 @@ class DynamoRunStore:
 
     def _finish_slow(self, finish: Finish, run: RunItem, run_actions: list[Any], fence) -> bool:
         try:
-            run.update(run_actions, condition=fence)
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
+            with TransactWrite(connection=self.Run._get_connection().connection) as tx:
+                tx.update(run, run_actions, condition=fence, return_values="ALL_OLD")
+        except TransactWriteError as exc:
+            if not _finished_by(self._conflict(exc, run_failed_index=0, job_index=None).run,
+                                finish):
                 return False
-            raise
         if finish.release_overlap:
             self._try_job_update(finish, Finish(**{**finish.__dict__,
                                                    "status": Status.FAILED}))
@@ -341,8 +340,7 @@ class DynamoRunStore:
         try:
             self.Job(original.job, JOB_SK).update(update[0], condition=update[1])
         except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise
+            _raise_unless_condition_failed(exc)
 
     # -- skip, checkpoint -----------------------------------------------------------------
 
@@ -367,9 +365,8 @@ class DynamoRunStore:
             self.Run(job, run_key(slot)).update([self.Run.checkpoint.set(state)],
                                                 condition=self._run_fence(job, slot, attempt, token))
         except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
+            _raise_unless_condition_failed(exc)
+            return False
         return True
 
     # -- reads (operators) ----------------------------------------------------------------
@@ -407,6 +404,21 @@ class DynamoRunStore:
         """Set or clear the job's paused flag (idempotent)."""
         self.Job(job, JOB_SK).update([self.Job.paused.set(paused), self.Job.paused_at.set(now),
                                       self.Job.updated_at.set(now)])
+
+
+def _finished_by(run: RunSnapshot | None, finish: Finish) -> bool:
+    """Whether ``run`` is ``finish`` already written (an SDK retry of a write that went
+    through comes back as a failed condition; the lease token stays on the finished run)."""
+    return (run is not None and run.status is finish.status and run.attempt == finish.attempt
+            and run.lease_token == finish.token)
+
+
+def _raise_unless_condition_failed(exc: UpdateError) -> None:
+    if exc.cause_response_code == "ConditionalCheckFailedException":
+        return
+    if _busy(exc):
+        raise StoreBusyError(str(exc.cause_response_message or exc)) from exc
+    raise exc
 
 
 def _expired(item: RunItem, now: float) -> bool:

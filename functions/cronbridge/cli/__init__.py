@@ -1,13 +1,20 @@
 """The ``cronbridge`` command.
 
 Exit codes: 0 success, 1 the operation failed, 2 bad usage or input (the message says what
-to fix).
+to fix). The operator commands (jobs, enable, disable, trigger, history, dlq, redrive,
+backfill, invoke) act on the AWS the standard variables select (AWS_PROFILE, AWS_REGION,
+AWS_ENDPOINT_URL); see ``cronbridge.cli.target``.
 """
 
 from __future__ import annotations
 
 import click
 
+from cronbridge.cli.backfill_cmd import backfill_cmd
+from cronbridge.cli.dlq_cmds import dlq_cmd, redrive_cmd
+from cronbridge.cli.invoke_cmd import invoke_cmd
+from cronbridge.cli.jobs_cmds import (disable_cmd, enable_cmd, history_cmd, jobs_cmd,
+                                      trigger_cmd)
 from cronbridge.cli.local_cmd import local_cmd
 from cronbridge.cli.schedule_cmds import convert_cmd, describe_cmd, next_cmd, validate_cmd
 
@@ -18,7 +25,9 @@ def cli() -> None:
     """Reliable scheduled jobs for AWS Lambda: EventBridge rules, SQS, DynamoDB run state."""
 
 
-for command in (local_cmd, validate_cmd, next_cmd, convert_cmd, describe_cmd):
+for command in (local_cmd, validate_cmd, next_cmd, convert_cmd, describe_cmd,
+                jobs_cmd, enable_cmd, disable_cmd, trigger_cmd, history_cmd, dlq_cmd,
+                redrive_cmd, backfill_cmd, invoke_cmd):
     cli.add_command(command)
 
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 from rich.console import Console
 from rich.table import Table
 
@@ -56,15 +57,33 @@ def parse_start(text: str | None) -> datetime:
 @click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
               default=Path(".cronbridge/local/worker.log"), show_default=True,
               help="Where the worker's JSON logs and EMF metrics go.")
-def local_cmd(duration: str, start: str | None, summary_json: Path | None, chaos: str | None,
-              seed: int, modules: tuple[str, ...], log_file: Path) -> None:
-    """Run the jobs on an embedded AWS (moto) over a simulated window.
+@click.option("--serve", is_flag=True,
+              help="Instead of simulating: serve the embedded AWS on 127.0.0.1 and run the "
+                   "schedules in real time until Ctrl-C, for the other commands to act on.")
+@click.option("--port", type=click.IntRange(1, 65535), metavar="PORT",
+              help="Port for --serve (default 5055).")
+@click.option("--app", envvar="CRONBRIDGE_APP", default="cronbridge", show_default=True,
+              metavar="NAME", help="Resource name prefix (--serve).")
+@click.pass_context
+def local_cmd(ctx: click.Context, duration: str, start: str | None, summary_json: Path | None,
+              chaos: str | None, seed: int, modules: tuple[str, ...], log_file: Path,
+              serve: bool, port: int | None, app: str) -> None:
+    """Run the jobs on an embedded AWS (moto) over a simulated window, or serve it.
 
     Provisions the run table, and per job a queue, a DLQ and an EventBridge rule; fires each
     enabled rule's slots on a simulated clock; drives the real Lambda handler as the SQS
     event source mapping would. Prints a table per job. Exits 1 if a slot is unaccounted
     for or an invariant is broken.
+
+    With --serve the clock is real and the embedded AWS listens on 127.0.0.1: export the
+    line it prints in another shell and use `cronbridge jobs`, `trigger`, `history` ...
     """
+    if serve:
+        _serve(ctx, port, app, tuple(modules), log_file)
+        return
+    for name in ("port", "app"):
+        if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE:
+            raise click.UsageError(f"--{name} goes with --serve")
     from cronbridge.local.chaos import Chaos
     from cronbridge.local.simulate import run_simulation
 
@@ -101,3 +120,23 @@ def local_cmd(duration: str, start: str | None, summary_json: Path | None, chaos
     if not sim.ok():
         console.print("[red]some slots are unaccounted for or an invariant is broken[/red]")
         sys.exit(1)
+
+
+def _serve(ctx: click.Context, port: int | None, app: str, modules: tuple[str, ...],
+           log_file: Path) -> None:
+    from cronbridge.local.serve import DEFAULT_PORT, PortInUse, serve
+
+    simulate_only = [f"--{name.replace('_', '-')}" for name in
+                     ("duration", "start", "summary_json", "chaos", "seed")
+                     if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE]
+    if simulate_only:
+        raise click.UsageError(f"{', '.join(simulate_only).replace('--duration', '--simulate')} "
+                               f"cannot be combined with --serve (it runs in real time)")
+    try:
+        serve(port or DEFAULT_PORT, job_modules=modules or None, app=app,
+              log_path=log_file.with_name("serve.log")
+              if ctx.get_parameter_source("log_file") is ParameterSource.DEFAULT else log_file)
+    except PortInUse as exc:
+        raise click.UsageError(f"{exc}: pick another with --port") from None
+    except KeyboardInterrupt:
+        click.echo("\nstopped: the embedded AWS and its state are gone")

@@ -80,6 +80,8 @@ def parse_body(body: str, *, job_for_rule: Callable[[str], JobSpec | None],
 def _parse_scheduled_event(event: dict[str, Any],
                            job_for_rule: Callable[[str], JobSpec | None]) -> Delivery:
     resources = event.get("resources") or []
+    if not isinstance(resources, list):
+        raise BadMessageError(f"scheduled event 'resources' is not a list: {resources!r}")
     rules = [arn.rsplit("/", 1)[-1] for arn in resources if isinstance(arn, str) and ":rule/" in arn]
     spec = next((found for found in map(job_for_rule, rules) if found is not None), None)
     if spec is None:

@@ -7,6 +7,7 @@ found when the condition failed; :func:`decide_conflict` says what that means.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
@@ -63,6 +64,8 @@ class RunSnapshot:
     dead_message_id: str | None = None
     trigger: str | None = None
     checkpoint: Any = None
+    error_type: str | None = None
+    error_message: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,8 @@ class Claim:
     """One claim attempt: the expected state and everything the new attempt writes.
 
     ``guard_overlap`` adds the job record condition "no other slot runs under a live lease"
-    (overlap ``skip``/``buffer``); ``check_paused`` adds "the job is not paused".
+    (overlap ``skip``/``buffer``); ``check_paused`` adds "the job is not paused" (a slot's
+    first scheduled claim only: pausing stops new slots, not the retries of a started one).
     """
 
     job: str
@@ -133,6 +137,15 @@ class Finish:
     dead_token: str | None = None
     dead_message_id: str | None = None
     release_overlap: bool = True
+
+    @property
+    def order(self) -> str:
+        """Where this run sorts in the job's slot order, which the failure streak and the
+        last status follow: the slot id, or for a manual slot the time it finished (same
+        format), so the two interleave."""
+        if self.slot.startswith("manual:"):
+            return datetime.fromtimestamp(self.now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return self.slot
 
 
 @dataclass(frozen=True)
@@ -191,10 +204,12 @@ class SkipSlot:
 @dataclass(frozen=True)
 class ForwardToDlq:
     """Our own message for a slot already DEAD (we crashed between marking it DEAD and
-    sending it): finish sending it to the DLQ."""
+    sending it): finish sending it to the DLQ, with the error the run recorded."""
 
     attempt: int
     dead_token: str | None
+    error_type: str | None = None
+    error_message: str | None = None
 
 
 Decision = Retry | Owned | Duplicate | ReturnLater | SkipSlot | ForwardToDlq
@@ -202,12 +217,16 @@ Decision = Retry | Owned | Duplicate | ReturnLater | SkipSlot | ForwardToDlq
 
 @dataclass(frozen=True)
 class ConflictContext:
+    """The claim that failed, as far as deciding needs it (``expect``: the state it
+    expected, so a retry of a started run is told apart from a slot's first claim)."""
+
     token: str
     now: float
     message_id: str | None
     redrive_token: str | None
     max_attempts: int
     overlap: str
+    expect: Expect = Expect.ABSENT
 
 
 def remaining(expires_at: float | None, now: float) -> int:
@@ -221,7 +240,9 @@ def decide_conflict(conflict: Conflict, ctx: ConflictContext) -> Decision:
     The run record decides first: a finished slot is a duplicate, a live lease returns the
     message until the lease ends (it may be that attempt's own redelivered message, and it
     is that attempt's only retry path if the holder dies), a retryable state is claimed
-    again. Only then does the job record (pause, overlap) matter.
+    again. Only then does the job record (pause, overlap) matter; pause is only checked by
+    a slot's first claim (see :attr:`Claim.check_paused`), so ``paused`` never reaches a
+    retry.
     """
     run = conflict.run
     if run is not None:
@@ -244,13 +265,16 @@ def decide_conflict(conflict: Conflict, ctx: ConflictContext) -> Decision:
                              run.attempt + ctx.max_attempts, Trigger.REDRIVE.value,
                              run.checkpoint)
             if ctx.message_id and ctx.message_id == run.dead_message_id:
-                return ForwardToDlq(run.attempt, run.dead_token)
+                return ForwardToDlq(run.attempt, run.dead_token, run.error_type,
+                                    run.error_message)
             return Duplicate(run.status)
     job = conflict.job
     if job is not None:
         if job.paused:
             return SkipSlot(SkipReason.PAUSED)
-        if ctx.overlap == "buffer":
+        # A slot that already has a run record (a retry, a lost lease, a redrive) cannot be
+        # recorded SKIPPED: it waits for the other slot's lease instead, whatever the policy.
+        if ctx.overlap == "buffer" or ctx.expect is not Expect.ABSENT:
             return ReturnLater(remaining(job.active_lease_expires_at, ctx.now), "buffered")
         return SkipSlot(SkipReason.OVERLAP)
     # Both conditions held on a re-read: the record moved between write and read; retry.

@@ -26,8 +26,10 @@ class Chaos:
     """Probabilities (0-1) of each injected fault.
 
     failure: a job attempt raises a transient error; duplicate: EventBridge delivers an event
-    twice; crash: the worker dies mid-run without writing; throttle: a run-table write is
-    throttled past the SDK's retries; late: an event arrives up to 3 hours late.
+    twice; crash: the worker dies mid-run without writing (and, with the same probability,
+    right after writing a finish and right before sending a dead letter); throttle: a
+    run-table write is throttled past the SDK's retries (see :class:`ChaosStore`); late: an
+    event arrives up to 3 hours late.
     """
 
     failure: float = 0.0
@@ -113,15 +115,22 @@ def _wrap(spec: JobSpec, ledger: Ledger, chaos: Chaos, rng: random.Random):
     return run
 
 
-class ThrottlingStore:
-    """A run store whose writes are throttled with probability ``p`` (before they reach
-    DynamoDB, as if the SDK's retries were exhausted)."""
+class ChaosStore:
+    """A run store suffering ``chaos`` on its writes.
 
-    def __init__(self, store: RunStore, p: float, rng: random.Random) -> None:
+    throttle: a write fails with :class:`StoreBusyError` (as if the SDK's retries were
+    exhausted), half of the time before it reaches DynamoDB and half of the time after it
+    went through with its answer lost, so the service meets its own writes again.
+    crash: the worker dies right after a finish is written, before it acknowledges, sends
+    the dead letter or sets the retry's visibility.
+    """
+
+    def __init__(self, store: RunStore, chaos: Chaos, rng: random.Random) -> None:
         self._store = store
-        self._p = p
+        self._chaos = chaos
         self._rng = rng
         self.throttled = 0
+        self.crashes = 0
 
     def __getattr__(self, name: str) -> Any:
         target = getattr(self._store, name)
@@ -129,10 +138,39 @@ class ThrottlingStore:
             return target
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            if self._rng.random() < self._p:
-                self.throttled += 1
-                raise StoreBusyError("chaos: ProvisionedThroughputExceededException")
-            return target(*args, **kwargs)
+            roll = self._rng.random()
+            if roll < self._chaos.throttle / 2:
+                self._throttle()
+            result = target(*args, **kwargs)
+            if roll < self._chaos.throttle:
+                self._throttle()
+            if name == "finish" and self._rng.random() < self._chaos.crash:
+                self.crashes += 1
+                raise SimulatedCrash("chaos: worker died after writing a finish")
+            return result
 
         return call
 
+    def _throttle(self) -> None:
+        self.throttled += 1
+        raise StoreBusyError("chaos: ProvisionedThroughputExceededException")
+
+
+class CrashingSqs:
+    """An SQS client whose dead-letter sends are preceded by a worker crash with
+    probability ``p`` (the DEAD write went through; the message was not yet sent)."""
+
+    def __init__(self, client: Any, p: float, rng: random.Random) -> None:
+        self._client = client
+        self._p = p
+        self._rng = rng
+        self.crashes = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def send_message(self, **kwargs: Any) -> Any:
+        if self._rng.random() < self._p:
+            self.crashes += 1
+            raise SimulatedCrash("chaos: worker died before sending a dead letter")
+        return self._client.send_message(**kwargs)

@@ -33,3 +33,17 @@ class SimulatedClock:
 
     def epoch_millis(self) -> float:
         return self._now.timestamp() * 1000.0
+
+
+class WallClock:
+    """The real clock, with the same interface as :class:`SimulatedClock` (aware UTC), for
+    ``cronbridge local --serve`` and ``cronbridge invoke``, which run in real time."""
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+    def epoch(self) -> float:
+        return self.now().timestamp()
+
+    def epoch_millis(self) -> float:
+        return self.epoch() * 1000.0

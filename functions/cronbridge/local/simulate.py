@@ -29,7 +29,7 @@ from cronbridge.core.plan import DeploymentPlan, build_plan
 from cronbridge.core.runstate import Outcome, Status
 from cronbridge.core.schedule import parse_schedule
 from cronbridge.core.slots import format_slot
-from cronbridge.local.chaos import Chaos, Ledger, ThrottlingStore, instrument
+from cronbridge.local.chaos import Chaos, ChaosStore, CrashingSqs, Ledger, instrument
 from cronbridge.local.clock import SimulatedClock
 from cronbridge.local.embedded import LOCAL_ACCOUNT, embedded_aws
 from cronbridge.local.esm import EventSourceMapping
@@ -158,25 +158,27 @@ def run_simulation(start: datetime, duration: timedelta, *, chaos: Chaos | None 
         registry = load_job_modules(settings.job_modules)
         plan = build_plan(registry, app=app, job_modules=settings.job_modules)
         resources = provision(plan)
-        _local_setup(settings.job_modules, start, end)
+        run_local_setup(settings.job_modules, start, end)
         worker = _install_worker(settings, plan, instrument(registry, ledger, chaos, rng),
                                  clock, rng, chaos)
         sqs = boto3.client("sqs")
         mappings = [EventSourceMapping(sqs, res, handler.lambda_handler, clock, REGION)
                     for res in resources.values()]
         fires = fire_times(resources, start, end)
-        expected = Counter(job for _, job in fires)
         _drive(clock, fires, resources, mappings, sqs, chaos, rng, end)
-        result = _summarise(plan, resources, worker, ledger, expected, start, end)
+        result = _summarise(plan, resources, worker, ledger, fires, start, end)
     result.chaos, result.seed = chaos, seed
     result.stats = {"invocations": sum(m.invocations for m in mappings),
                     "crashes": sum(m.crashes for m in mappings),
-                    "throttled_writes": getattr(worker.store, "throttled", 0)}
+                    "crashes_after_finish": worker.store.crashes,
+                    "crashes_before_dead_letter": worker.sqs.crashes,
+                    "throttled_writes": worker.store.throttled}
     return result
 
 
-def _local_setup(modules: tuple[str, ...], start: datetime, end: datetime) -> None:
-    # A job module may define local_setup(start, end) to create and seed what its jobs use.
+def run_local_setup(modules: tuple[str, ...], start: datetime, end: datetime) -> None:
+    """Call each job module's ``local_setup(start, end)`` hook, if it has one: it creates and
+    seeds what its jobs use for a run over ``[start, end)`` (aware UTC)."""
     for name in modules:
         setup = getattr(importlib.import_module(name), "local_setup", None)
         if setup is not None:
@@ -200,10 +202,9 @@ def _install_worker(settings: Settings, plan: DeploymentPlan, registry: Any,
     from cronbridge.runtime import handler
     from cronbridge.runtime.wiring import Worker
 
-    store: Any = DynamoRunStore(settings.table_name)
-    if chaos.throttle:
-        store = ThrottlingStore(store, chaos.throttle, rng)
-    worker = Worker(settings, handler.telemetry, clock=clock, store=store,
+    store = ChaosStore(DynamoRunStore(settings.table_name), chaos, rng)
+    sqs = CrashingSqs(boto3.client("sqs"), chaos.crash, rng)
+    worker = Worker(settings, handler.telemetry, clock=clock, store=store, sqs_client=sqs,
                     rng=random.Random(rng.random()), plan=plan, registry=registry)
     recording = RecordingWorker(worker)
     handler.use_worker(recording)
@@ -253,35 +254,48 @@ def _queues_empty(sqs: Any, resources: dict[str, JobResources]) -> bool:
 
 
 def dead_letters(sqs: Any, dlq_url: str) -> list[dict[str, Any]]:
-    """Every message in a DLQ, without consuming it (received with visibility 0)."""
-    seen: dict[str, dict[str, Any]] = {}
-    for _ in range(1000):
+    """Every message in a DLQ, without deleting any.
+
+    Each receive hides what it got for 10 minutes so the next one gets the rest (receiving
+    with visibility 0 returns the same first ten again and again).
+    """
+    seen: list[dict[str, Any]] = []
+    while True:
         batch = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10,
-                                    VisibilityTimeout=0, MessageAttributeNames=["All"],
+                                    VisibilityTimeout=600, MessageAttributeNames=["All"],
                                     AttributeNames=["All"]).get("Messages", [])
-        fresh = [m for m in batch if m["MessageId"] not in seen]
-        if not fresh:
-            break
-        seen.update({m["MessageId"]: m for m in fresh})
-    return list(seen.values())
+        if not batch:
+            return seen
+        seen += batch
 
 
 def _summarise(plan: DeploymentPlan, resources: dict[str, JobResources],
-               worker: RecordingWorker, ledger: Ledger, expected: Counter,
+               worker: RecordingWorker, ledger: Ledger, fires: list[tuple[datetime, str]],
                start: datetime, end: datetime) -> Simulation:
+    """Counts from the run table, and the invariants checked against evidence outside it.
+
+    A fired slot is accounted for when the ledger saw its job body succeed and the table
+    says SUCCEEDED, when its message is in the DLQ and the table says DEAD, or when the
+    table says SKIPPED (a skip never runs the body, so only the table can say it).
+    """
     sqs = boto3.client("sqs")
     store = DynamoRunStore(plan.table_name)
     now = worker.clock.now().timestamp()
     duplicates = Counter(r.job for r in worker.results if r.outcome == "duplicate")
+    expected = {(job, format_slot(when)) for when, job in fires}
+    succeeded_in_ledger = ledger.successes()
     sim = Simulation(start=start, end=end)
-    slots_expected = accounted = stuck = 0
+    accounted: set[tuple[str, str]] = set()
+    stuck = 0
     for job_plan in plan.jobs:
         name = job_plan.job
-        in_dlq = {m.get("MessageAttributes", {}).get(ATTR_SLOT, {}).get("StringValue")
-                  for m in dead_letters(sqs, resources[name].dlq_url)
-                  if m.get("MessageAttributes", {}).get(ATTR_JOB, {}).get("StringValue") == name}
-        summary = JobSummary(expected=expected[name], duplicates_suppressed=duplicates[name])
+        in_dlq = {(m.get("MessageAttributes", {}).get(ATTR_JOB, {}).get("StringValue"),
+                   m.get("MessageAttributes", {}).get(ATTR_SLOT, {}).get("StringValue"))
+                  for m in dead_letters(sqs, resources[name].dlq_url)}
+        summary = JobSummary(expected=sum(1 for job, _ in expected if job == name),
+                             duplicates_suppressed=duplicates[name])
         for run in store.runs(name, now=now, newest_first=False):
+            key = (name, run.slot)
             status = Status(run.status)
             summary.failed_attempts += sum(1 for a in run.attempts or []
                                            if a.outcome in (Outcome.FAILED.value,
@@ -294,18 +308,16 @@ def _summarise(plan: DeploymentPlan, resources: dict[str, JobResources],
                 summary.dead += 1
             elif status is Status.RUNNING:
                 stuck += 1
-            if run.trigger != "schedule" and run.trigger != "redrive":
-                continue
-            if status in (Status.SUCCEEDED, Status.SKIPPED) or (
-                    status is Status.DEAD and run.slot in in_dlq):
-                accounted += 1
-        slots_expected += expected[name]
+            if ((status is Status.SUCCEEDED and key in succeeded_in_ledger)
+                    or (status is Status.DEAD and key in in_dlq)
+                    or (status is Status.SKIPPED and key not in succeeded_in_ledger)):
+                accounted.add(key)
         sim.jobs[name] = summary
-    sim.slots_expected = slots_expected
-    sim.slots_accounted = accounted
+    sim.slots_expected = len(expected)
+    sim.slots_accounted = len(expected & accounted)
     sim.invariants = {
         "slots_succeeded_more_than_once": ledger.succeeded_more_than_once(),
-        "slots_unaccounted": slots_expected - accounted,
+        "slots_unaccounted": len(expected - accounted),
         "stuck_running": stuck,
     }
     return sim

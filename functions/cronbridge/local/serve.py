@@ -1,0 +1,246 @@
+"""``cronbridge local --serve``: the embedded AWS and the EventBridge clock, in real time.
+
+A moto server on 127.0.0.1 holds the deployment plan's resources (run table, per job a
+queue, a DLQ and a rule) and the demo data (the job modules' ``local_setup`` hook). Every
+second the clock sends the scheduled events of the slots that came due, reading the rule's
+state as it fires so ``cronbridge disable`` takes effect at once, and the emulated event
+source mappings drain the job queues into the real Lambda handler. Other processes
+(the operator commands, any AWS SDK) reach it through ``AWS_ENDPOINT_URL``.
+
+Like EventBridge, the clock does not catch up: slots that come due while a rule is disabled
+are never fired (``cronbridge backfill`` runs them).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import socket
+import sys
+import time
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, TextIO
+
+from cronbridge.adapters.eventbridge import ENABLED, EventBridgeRules
+from cronbridge.core.jobs import load_job_modules
+from cronbridge.core.messages import scheduled_event
+from cronbridge.core.plan import DEFAULT_APP, build_plan
+from cronbridge.core.schedule import RateSchedule, Schedule, parse_schedule
+from cronbridge.local.clock import WallClock
+from cronbridge.local.embedded import (LOCAL_ACCOUNT, LOCAL_ENV, fast_transact_write_items,
+                                       local_environment)
+from cronbridge.local.esm import EventSourceMapping
+from cronbridge.local.provision import JobResources, provision
+from cronbridge.local.simulate import run_local_setup
+from cronbridge.runtime.settings import ENV_APP, ENV_JOB_MODULES, Settings
+from cronbridge.service import Result
+
+DEFAULT_PORT = 5055
+HOST = "127.0.0.1"
+TICK_SECONDS = 1.0
+# The demo data is seeded for this long from the start (emails due, log days).
+SEED_WINDOW = timedelta(days=1)
+
+
+class PortInUse(OSError):
+    """The port is taken (maybe by another ``local --serve``)."""
+
+
+@dataclass
+class _Rule:
+    """One job's rule as the clock fires it."""
+
+    resources: JobResources
+    schedule: Schedule
+    fired_through: datetime  # every slot at or before this was fired (or passed, disabled)
+
+
+class _EchoWorker:
+    """The worker, printing one line per message it handles."""
+
+    def __init__(self, worker: Any, out: TextIO) -> None:
+        self._worker = worker
+        self._out = out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._worker, name)
+
+    def process(self, record: Any, **kwargs: Any) -> Result:
+        from cronbridge.runtime.wiring import ReturnToQueue
+
+        try:
+            result = self._worker.process(record, **kwargs)
+        except ReturnToQueue as exc:
+            queue = record.event_source_arn.rsplit(":", 1)[-1]
+            self._echo(f"{queue}: message {record.message_id} returned to the queue ({exc})")
+            raise
+        attempt = f" (attempt {result.attempt})" if result.attempt else ""
+        self._echo(f"{result.job or '?':<18} {result.slot or '-':<24} {result.outcome}{attempt}")
+        return result
+
+    def _echo(self, text: str) -> None:
+        print(f"{datetime.now(timezone.utc):%H:%M:%S}  {text}", file=self._out, flush=True)
+
+
+def _one_line_not_implemented(record: logging.LogRecord) -> bool:
+    """A call moto does not implement (e.g. ``redrive`` trying StartMessageMoveTask before
+    its fallback) is answered 500; log it in one line, not with a traceback (werkzeug puts
+    the traceback in the message)."""
+    text = record.getMessage()
+    if "NotImplementedError: " in text:
+        record.msg = "moto: " + text.rsplit("NotImplementedError: ", 1)[1].strip()
+        record.args, record.exc_info = (), None
+    return True
+
+
+def check_port(port: int) -> None:
+    """Raise :class:`PortInUse` unless ``127.0.0.1:port`` is free (the moto server thread
+    would otherwise fail where nobody sees it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the server will (werkzeug reuses addresses): only a listener makes it busy, not
+        # the TIME_WAIT connections of a server that just stopped.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise PortInUse(f"port {port} on {HOST} is in use") from None
+            raise
+
+
+def export_line(endpoint: str, app: str, job_modules: tuple[str, ...]) -> str:
+    """The shell line that points another terminal's commands at this server."""
+    env = {"AWS_ENDPOINT_URL": endpoint, "AWS_REGION": LOCAL_ENV["AWS_REGION"],
+           "AWS_DEFAULT_REGION": LOCAL_ENV["AWS_DEFAULT_REGION"],
+           "AWS_ACCESS_KEY_ID": LOCAL_ENV["AWS_ACCESS_KEY_ID"],
+           "AWS_SECRET_ACCESS_KEY": LOCAL_ENV["AWS_SECRET_ACCESS_KEY"]}
+    if app != DEFAULT_APP:
+        env[ENV_APP] = app
+    if job_modules != Settings().job_modules:
+        env[ENV_JOB_MODULES] = ",".join(job_modules)
+    return "export " + " ".join(f"{key}={value}" for key, value in env.items())
+
+
+@contextmanager
+def _fast_transactions() -> Any:
+    # The server runs in this process, so the in-process simulation's speed-up applies.
+    import moto.dynamodb.models as dynamodb_models
+
+    original = dynamodb_models.DynamoDBBackend.transact_write_items
+    dynamodb_models.DynamoDBBackend.transact_write_items = fast_transact_write_items
+    try:
+        yield
+    finally:
+        dynamodb_models.DynamoDBBackend.transact_write_items = original
+
+
+def serve(port: int = DEFAULT_PORT, *, job_modules: tuple[str, ...] | None = None,
+          app: str = DEFAULT_APP, log_path: Path = Path(".cronbridge/local/serve.log"),
+          out: TextIO | None = None, ticks: int | None = None) -> None:
+    """Serve the embedded AWS on ``127.0.0.1:port`` and run the clock until interrupted.
+
+    Prints the endpoint and the ``export`` line, then one line per handled message, to
+    ``out`` (default stdout); the worker's JSON logs and EMF metrics go to ``log_path``.
+
+    Args:
+        ticks: stop after this many one-second ticks (tests); ``None`` runs until Ctrl-C.
+
+    Raises:
+        PortInUse: the port is taken.
+        KeyboardInterrupt: Ctrl-C; the server is stopped first.
+    """
+    from moto.server import ThreadedMotoServer
+
+    out = out or sys.stdout
+    check_port(port)
+    # werkzeug logs every request at INFO: thousands of lines a minute, none of them useful.
+    werkzeug = logging.getLogger("werkzeug")
+    werkzeug.setLevel(logging.WARNING)
+    werkzeug.addFilter(_one_line_not_implemented)
+    endpoint = f"http://{HOST}:{port}"
+    server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
+    server.start()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with local_environment({"AWS_ENDPOINT_URL": endpoint}), _fast_transactions(), \
+                log_path.open("a") as log:
+            settings = Settings(app=app, table_name=f"{app}-runs",
+                                job_modules=job_modules or Settings().job_modules)
+            registry = load_job_modules(settings.job_modules)
+            plan = build_plan(registry, app=app, job_modules=settings.job_modules)
+            resources = provision(plan)
+            start = WallClock().now().replace(second=0, microsecond=0)
+            run_local_setup(settings.job_modules, start, start + SEED_WINDOW)
+            mappings = _install_worker(settings, plan, registry, resources, log, out)
+            print(f"cronbridge local --serve: embedded AWS (moto) on {endpoint}, app {app!r}, "
+                  f"{len(plan.jobs)} jobs: {', '.join(j.job for j in plan.jobs)}\n"
+                  f"In another shell:\n  {export_line(endpoint, app, settings.job_modules)}\n"
+                  f"  cronbridge jobs\n"
+                  f"Worker logs: {log_path}. Ctrl-C stops.", file=out, flush=True)
+            _run_clock(resources, mappings, start, log, ticks)
+    finally:
+        server.stop()
+
+
+def _install_worker(settings: Settings, plan: Any, registry: Any,
+                    resources: dict[str, JobResources], log: TextIO,
+                    out: TextIO) -> list[EventSourceMapping]:
+    import boto3
+
+    from cronbridge.runtime import handler
+    from cronbridge.runtime.wiring import Worker
+
+    handler.telemetry.logger.registered_handler.setStream(log)
+    handler.use_worker(_EchoWorker(Worker(settings, handler.telemetry, plan=plan,
+                                          registry=registry), out))  # type: ignore[arg-type]
+    sqs = boto3.client("sqs")
+    return [EventSourceMapping(sqs, res, handler.lambda_handler, WallClock(),  # type: ignore[arg-type]
+                               LOCAL_ENV["AWS_REGION"]) for res in resources.values()]
+
+
+def _run_clock(resources: dict[str, JobResources], mappings: list[EventSourceMapping],
+               start: datetime, log: TextIO, ticks: int | None) -> None:
+    import boto3
+
+    sqs = boto3.client("sqs")
+    rules = EventBridgeRules(boto3.client("events"))
+    clock = WallClock()
+    before_start = start - timedelta(microseconds=1)  # the start minute's slots fire too
+    firing = [_Rule(res, _schedule(res, start), before_start) for res in resources.values()]
+    count = 0
+    while ticks is None or count < ticks:
+        count += 1
+        now = clock.now()
+        for rule in firing:
+            _fire_due(rule, now, rules, sqs)
+        with redirect_stdout(log):  # EMF metrics are printed to stdout
+            for mapping in mappings:
+                while mapping.poll():
+                    pass
+        time.sleep(max(0.0, TICK_SECONDS - (clock.now() - now).total_seconds()))
+
+
+def _schedule(res: JobResources, start: datetime) -> Schedule:
+    plan = res.plan
+    schedule = parse_schedule(plan.schedule_expression, timezone=plan.timezone,
+                              scheduler=plan.timezone is not None)
+    # A rate() rule counts from its creation: here, the minute the server started.
+    return schedule.anchored(start) if isinstance(schedule, RateSchedule) else schedule
+
+
+def _fire_due(rule: _Rule, now: datetime, rules: EventBridgeRules, sqs: Any) -> None:
+    due = [t for t in rule.schedule.next_fire_times(rule.fired_through, 100) if t <= now]
+    if not due:
+        return
+    rule.fired_through = due[-1]
+    # Read every time: `cronbridge disable` in another shell must stop the next firing.
+    if rules.state(rule.resources.plan.rule_name) != ENABLED:
+        return
+    for when in due:
+        event = scheduled_event(rule_arn=rule.resources.rule_arn, time=when,
+                                account=LOCAL_ACCOUNT, region=LOCAL_ENV["AWS_REGION"])
+        sqs.send_message(QueueUrl=rule.resources.queue_url, MessageBody=json.dumps(event))

@@ -1,0 +1,157 @@
+"""``cronbridge local --serve`` in a subprocess, driven from the CLI as a second terminal
+would: it prints the endpoint, fires schedules in real time, runs triggers through the real
+handler, honours ``disable`` at once, and stops cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import boto3
+import pytest
+from click.testing import CliRunner
+
+from cli_support import ROOT, free_port
+from cronbridge.cli import cli
+
+COMMAND = [sys.executable, "-c", "from cronbridge.cli import main; main()", "local", "--serve"]
+
+
+class Served:
+    """A running ``local --serve`` and the lines it has printed."""
+
+    def __init__(self, process: subprocess.Popen[str], port: int) -> None:
+        self.process = process
+        self.port = port
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+
+    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                assert self.process.poll() is None, f"serve exited: {''.join(self.seen)}"
+                continue
+            self.seen.append(line)
+            if text in line:
+                return line
+        raise TimeoutError(f"{text!r} not printed in {timeout}s: {''.join(self.seen)}")
+
+
+def environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "CRONBRIDGE_"))}
+    return {**env, "PYTHONPATH": str(ROOT / "functions"), "PYTHONUNBUFFERED": "1"}
+
+
+@contextmanager
+def serve(cwd: Path) -> Iterator[Served]:
+    port = free_port()
+    process = subprocess.Popen([*COMMAND, "--port", str(port)], cwd=cwd, env=environment(),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        yield Served(process, port)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serve(tmp_path_factory.mktemp("serve")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def second_terminal(served: Served) -> Iterator[dict[str, str]]:
+    """The environment after pasting the ``export`` line serve printed."""
+    line = served.wait_for("export AWS_ENDPOINT_URL=")
+    exported = dict(item.split("=", 1) for item in line.split()[1:])
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.delenv("AWS_PROFILE", raising=False)
+        monkeypatch.delenv("CRONBRIDGE_APP", raising=False)
+        for key, value in exported.items():
+            monkeypatch.setenv(key, value)
+        yield exported
+
+
+def cb(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_serve_prints_the_endpoint_and_the_jobs_are_there(served: Served,
+                                                          second_terminal: dict[str, str]
+                                                          ) -> None:
+    assert second_terminal["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{served.port}"
+    code, output = cb("jobs")
+    assert code == 0, output
+    for job in ("cache-refresh", "daily-aggregation", "email-outbox", "health-report",
+                "log-purge"):
+        assert job in output
+    # rate() rules fire at start: email-outbox's first slot runs in real time.
+    served.wait_for("email-outbox")
+
+
+def test_a_trigger_runs_on_the_served_worker(served: Served,
+                                             second_terminal: dict[str, str]) -> None:
+    code, output = cb("trigger", "health-report", "--slot", "serve-1")
+    assert code == 0, output
+
+    served.wait_for("manual:serve-1")
+    code, output = cb("history", "health-report")
+    assert code == 0 and "manual:serve-1" in output and "SUCCEEDED" in output
+
+
+def test_disable_takes_effect_on_the_served_rule(served: Served,
+                                                 second_terminal: dict[str, str]) -> None:
+    code, output = cb("disable", "email-outbox")
+    assert code == 0, output
+    events = boto3.client("events", endpoint_url=second_terminal["AWS_ENDPOINT_URL"],
+                          region_name="us-east-1")
+    assert events.describe_rule(Name="cronbridge-email-outbox")["State"] == "DISABLED"
+    assert cb("enable", "email-outbox")[0] == 0
+
+
+def test_a_second_serve_on_the_same_port_exits_2(served: Served,
+                                                 second_terminal: dict[str, str],
+                                                 tmp_path: Path) -> None:
+    second = subprocess.run([*COMMAND, "--port", str(served.port)], cwd=tmp_path,
+                            env=environment(), capture_output=True, text=True, timeout=60)
+
+    assert second.returncode == 2
+    assert f"port {served.port} on 127.0.0.1 is in use: pick another with --port" in second.stderr
+
+
+def test_serve_with_simulate_options_is_bad_usage(tmp_path: Path) -> None:
+    result = subprocess.run([*COMMAND, "--simulate", "3h"], cwd=tmp_path, env=environment(),
+                            capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 2 and "--simulate cannot be combined with --serve" in result.stderr
+
+
+def test_ctrl_c_stops_serve_cleanly(tmp_path: Path) -> None:
+    with serve(tmp_path) as running:
+        running.wait_for("Ctrl-C stops")
+        running.process.send_signal(signal.SIGINT)
+
+        running.wait_for("stopped")
+        assert running.process.wait(timeout=15) == 0
+        assert (tmp_path / ".cronbridge" / "local" / "serve.log").exists()
