@@ -79,13 +79,15 @@ class SlotService:
         store / actions / telemetry / clock: the ports.
         serves: the only job this worker runs (its function's job), or ``None`` for any.
         rng: randomness for backoff jitter (seed it for reproducible runs).
-        remaining_ms: milliseconds left in the current invocation.
+        log_payloads: log each run's payload when it starts (off by default: payloads may
+            carry personal data).
     """
 
     def __init__(self, *, registry: JobRegistry, plan: DeploymentPlan, store: RunStore,
                  actions: MessageActions, telemetry: Telemetry, clock: Clock,
                  serves: str | None = None, rng: random.Random | None = None,
-                 new_token: Callable[[], str] = lambda: uuid.uuid4().hex) -> None:
+                 new_token: Callable[[], str] = lambda: uuid.uuid4().hex,
+                 log_payloads: bool = False) -> None:
         self.registry = registry
         self.plan = plan
         self.store = store
@@ -95,6 +97,7 @@ class SlotService:
         self.serves = serves
         self.rng = rng or random.Random()
         self.new_token = new_token
+        self.log_payloads = log_payloads
 
     # -- entry point ----------------------------------------------------------------------
 
@@ -245,6 +248,8 @@ class SlotService:
                                          state):
                 raise LeaseLostError(f"slot {delivery.slot} was taken over by a newer attempt")
 
+        self.telemetry.logger.info(
+            "run started", extra={"payload": dict(delivery.payload)} if self.log_payloads else None)
         context = JobContext(job=spec.name, slot=delivery.slot,
                              scheduled_time=delivery.scheduled_time, attempt=claim.attempt,
                              trigger=claim.trigger, payload=delivery.payload,
@@ -272,6 +277,9 @@ class SlotService:
         self.telemetry.metric(spec.name, m.RUN_SUCCEEDED)
         self.telemetry.metric(spec.name, m.RUN_DURATION, duration_ms, "Milliseconds")
         self.telemetry.metric(spec.name, m.ATTEMPTS, claim.attempt)
+        # A success ends the streak (in slot order, so it may be a late older slot's, which
+        # the store did not count: the zero then clears the alarm one slot early at worst).
+        self.telemetry.metric(spec.name, m.CONSECUTIVE_FAILURES, 0)
         self.telemetry.logger.info("run succeeded")
         return Result(Ack.DONE, "succeeded", spec.name, claim.slot, claim.attempt)
 
@@ -306,6 +314,8 @@ class SlotService:
         self.telemetry.bind(status=Status.DEAD.value, error_type=error_type)
         self.telemetry.metric(spec.name, m.RUN_DEAD)
         self.telemetry.metric(spec.name, m.ATTEMPTS, claim.attempt)
+        self.telemetry.metric(spec.name, m.CONSECUTIVE_FAILURES,
+                              self.store.consecutive_failures(spec.name))
         log.error("run dead after attempt %s (%s: %s); sent to the dead-letter queue",
                   claim.attempt, error_type, error_message,
                   extra={"permanent": permanent, "traceback": _short_traceback(exc)})

@@ -89,6 +89,17 @@ def test_logs_carry_no_payload_or_message_bodies(lambda_env):
     assert stream.getvalue() and SECRET not in stream.getvalue()
 
 
+def test_payloads_are_logged_only_when_asked_for(lambda_env, moto_clock):
+    h, invoke, stream, _ = lambda_env
+    handler.use_worker(Worker(Settings(app="t", table_name=h.plan.table_name, log_payloads=True),
+                              handler.telemetry, clock=moto_clock, sqs_client=h.sqs,
+                              store=h.store, plan=h.plan, registry=h.registry))
+    invoke(0)
+    [started] = [r for r in records(stream) if r["message"] == "run started"]
+    assert started["payload"] == {"secret": SECRET}
+    assert Settings.from_env({"CRONBRIDGE_LOG_PAYLOADS": "1"}).log_payloads
+
+
 def test_partial_batch_response_lists_exactly_the_failed_ids_cold_and_warm(lambda_env):
     h, invoke, _, fresh_worker = lambda_env
     for first_minute in (0, 10):                       # cold, then warm

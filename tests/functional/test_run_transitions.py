@@ -360,6 +360,10 @@ def test_consecutive_failures_follow_slot_order(harness, moto_clock):
     h.send(START + timedelta(minutes=2))
     h.deliver()
     assert h.store.get_job(h.job.name).consecutive_failures == 0
+    # The ConsecutiveFailures metric (which the alarm watches) follows the stored streak:
+    # 1, 2 for the dead slots, 0 for the late success, 2 for the re-dead slot, 0 at the end.
+    streak = [v for _, name, v in h.telemetry.metrics if name == m.CONSECUTIVE_FAILURES]
+    assert streak == [1, 2, 0, 2, 0]
 
 
 def test_ttl_is_epoch_seconds_and_reads_filter_expired_items(harness, moto_clock):

@@ -39,3 +39,16 @@ def test_unknown_job_lists_the_known_ones():
     job(name="known-job", schedule="rate(1 hour)", registry=registry)(lambda ctx: None)
     with pytest.raises(UnknownJobError, match="known-job"):
         registry.get("missing-job")
+
+
+def test_max_receive_count_leaves_room_for_every_attempt_and_a_wait_each():
+    from cronbridge.core.plan import build_plan
+
+    registry = JobRegistry()
+    job(name="many-attempts", schedule="rate(1 hour)", max_attempts=20,
+        registry=registry)(lambda ctx: None)
+    job(name="few-attempts", schedule="rate(1 hour)", max_attempts=2,
+        registry=registry)(lambda ctx: None)
+    plan = build_plan(registry)
+    assert plan.job("many-attempts").max_receive_count == 44
+    assert plan.job("few-attempts").max_receive_count == 10

@@ -90,9 +90,13 @@ class RedriveError(CronbridgeError):
         super().__init__(f"message {letter.message_id}: {stage} failed: {cause}")
 
 
-def receive_all(sqs: Any, queue_url: str, *, hold_seconds: int,
-                limit: int = MAX_MESSAGES) -> list[DeadLetter]:
+def receive_all(sqs: Any, queue_url: str, *, hold_seconds: int, limit: int = MAX_MESSAGES,
+                drained_wait: int = DRAINED_WAIT_SECONDS) -> list[DeadLetter]:
     """Receive every visible message (at most ``limit``), hiding each for ``hold_seconds``.
+
+    ``drained_wait`` is the long poll (seconds) that confirms an empty answer; 0 where the
+    queue is exact (moto in process, whose clock may be simulated and would never end a
+    long poll).
 
     Returns the messages in receive order, deduplicated by message id with the newest
     receipt handle kept. The caller must :func:`release` or delete them.
@@ -103,10 +107,10 @@ def receive_all(sqs: Any, queue_url: str, *, hold_seconds: int,
         batch = sqs.receive_message(
             QueueUrl=queue_url, MaxNumberOfMessages=min(10, limit - len(letters)),
             VisibilityTimeout=hold_seconds,
-            WaitTimeSeconds=DRAINED_WAIT_SECONDS if confirming else 0,
+            WaitTimeSeconds=drained_wait if confirming else 0,
             AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
         if not batch:
-            if confirming:
+            if confirming or not drained_wait:
                 break
             confirming = True
             continue
@@ -127,9 +131,11 @@ def release(sqs: Any, queue_url: str, letters: Sequence[DeadLetter]) -> None:
             for i, letter in enumerate(letters[start:start + 10])])
 
 
-def peek(sqs: Any, queue_url: str, *, limit: int = MAX_MESSAGES) -> list[DeadLetter]:
+def peek(sqs: Any, queue_url: str, *, limit: int = MAX_MESSAGES,
+         drained_wait: int = DRAINED_WAIT_SECONDS) -> list[DeadLetter]:
     """Every message of a queue, without consuming any (they are visible again on return)."""
-    letters = receive_all(sqs, queue_url, hold_seconds=PEEK_HOLD_SECONDS, limit=limit)
+    letters = receive_all(sqs, queue_url, hold_seconds=PEEK_HOLD_SECONDS, limit=limit,
+                          drained_wait=drained_wait)
     release(sqs, queue_url, letters)
     return letters
 

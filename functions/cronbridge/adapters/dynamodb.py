@@ -393,6 +393,12 @@ class DynamoRunStore:
             if limit is not None and count >= limit:
                 return
 
+    def consecutive_failures(self, job: str) -> int:
+        """The job's streak of DEAD slots, read only after a DEAD finish (a rare path), so a
+        success still costs one round trip to finish."""
+        item = self.get_job(job)
+        return int(item.consecutive_failures or 0) if item else 0
+
     def get_job(self, job: str) -> JobItem | None:
         """The job record (strongly consistent), ``None`` before the job's first run."""
         try:

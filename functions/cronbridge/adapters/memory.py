@@ -116,6 +116,10 @@ class MemoryRunStore:
             run["checkpoint"] = copy.deepcopy(state)
             return True
 
+    def consecutive_failures(self, job: str) -> int:
+        with self._lock:
+            return int(self.jobs.get(job, {}).get("consecutive_failures", 0))
+
     def set_paused(self, job: str, paused: bool) -> None:
         with self._lock:
             self.jobs.setdefault(job, {})["paused"] = paused

@@ -23,7 +23,7 @@ VISIBILITY_TIMEOUT_FACTOR = 6
 # table); AWS recommends at least 5 so throttled batches are not dead-lettered.
 MIN_MAX_RECEIVE_COUNT = 5
 DEFAULT_MAX_RECEIVE_COUNT = 10
-RECEIVE_HEADROOM = 5
+RECEIVE_HEADROOM = 4
 SQS_MAX_VISIBILITY_SECONDS = 43200
 QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS maximum; longer than the source queue's
@@ -104,10 +104,10 @@ def plan_job(spec: JobSpec, app: str = DEFAULT_APP,
             timeout, lease versus timeout, ``maxReceiveCount`` below 5).
     """
     lease = spec.timeout_seconds + LEASE_MARGIN_SECONDS
-    # Every attempt is one receive, and so is each deferral (a live lease, a buffered slot, a
-    # throttled write): keep headroom above max_attempts so SQS never dead-letters a slot that
-    # still has attempts left.
-    max_receive_count = max(max_receive_count, spec.max_attempts + RECEIVE_HEADROOM)
+    # Every attempt is one receive, and so is each deferral (waiting for another slot's lease,
+    # a throttled write): allow about one deferral per attempt so SQS never dead-letters a
+    # slot that still has attempts left.
+    max_receive_count = max(max_receive_count, 2 * spec.max_attempts + RECEIVE_HEADROOM)
     visibility = max(VISIBILITY_TIMEOUT_FACTOR * spec.timeout_seconds, lease)
     job_plan = JobPlan(
         job=spec.name,

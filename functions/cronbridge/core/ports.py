@@ -32,6 +32,9 @@ class RunStore(Protocol):
     def checkpoint(self, job: str, slot: str, attempt: int, token: str, state: Any) -> bool:
         """Save a checkpoint, fenced like :meth:`finish`: ``False`` if the lease was lost."""
 
+    def consecutive_failures(self, job: str) -> int:
+        """The job's current streak of DEAD slots (one strongly consistent read)."""
+
 
 class MessageActions(Protocol):
     """What the worker does to the message it is processing, beyond the batch response."""

@@ -16,6 +16,8 @@ from typing import Any
 
 from cronbridge.local.clock import SimulatedClock
 from cronbridge.local.provision import JobResources
+from cronbridge.runtime.wiring import ReturnToQueue
+from cronbridge.service import Ack, Result
 
 
 class SimulatedCrash(BaseException):
@@ -71,6 +73,27 @@ def lambda_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[
         "eventSourceARN": queue_arn,
         "awsRegion": region,
     }
+
+
+class ObservedWorker:
+    """A worker that reports every record's result to ``observe(record, result)``; a message
+    returned to the queue is reported as ``Ack.RETURN`` with the reason as its outcome."""
+
+    def __init__(self, worker: Any, observe: Callable[[Any, Result], None]) -> None:
+        self._worker = worker
+        self._observe = observe
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._worker, name)
+
+    def process(self, record: Any, **kwargs: Any) -> Result:
+        try:
+            result = self._worker.process(record, **kwargs)
+        except ReturnToQueue as exc:
+            self._observe(record, Result(Ack.RETURN, str(exc)))
+            raise
+        self._observe(record, result)
+        return result
 
 
 class EventSourceMapping:

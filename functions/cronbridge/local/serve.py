@@ -23,6 +23,7 @@ from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from cronbridge.adapters.eventbridge import ENABLED, EventBridgeRules
@@ -33,11 +34,11 @@ from cronbridge.core.schedule import RateSchedule, Schedule, parse_schedule
 from cronbridge.local.clock import WallClock
 from cronbridge.local.embedded import (LOCAL_ACCOUNT, LOCAL_ENV, fast_transact_write_items,
                                        local_environment)
-from cronbridge.local.esm import EventSourceMapping
+from cronbridge.local.esm import EventSourceMapping, ObservedWorker
 from cronbridge.local.provision import JobResources, provision
 from cronbridge.local.simulate import run_local_setup
 from cronbridge.runtime.settings import ENV_APP, ENV_JOB_MODULES, Settings
-from cronbridge.service import Result
+from cronbridge.service import Ack, Result
 
 DEFAULT_PORT = 5055
 HOST = "127.0.0.1"
@@ -59,31 +60,19 @@ class _Rule:
     fired_through: datetime  # every slot at or before this was fired (or passed, disabled)
 
 
-class _EchoWorker:
-    """The worker, printing one line per message it handles."""
+def _echo(out: TextIO) -> Callable[[Any, Result], None]:
+    """Print one line per message handled."""
 
-    def __init__(self, worker: Any, out: TextIO) -> None:
-        self._worker = worker
-        self._out = out
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._worker, name)
-
-    def process(self, record: Any, **kwargs: Any) -> Result:
-        from cronbridge.runtime.wiring import ReturnToQueue
-
-        try:
-            result = self._worker.process(record, **kwargs)
-        except ReturnToQueue as exc:
+    def echo(record: Any, result: Result) -> None:
+        if result.ack is Ack.RETURN:
             queue = record.event_source_arn.rsplit(":", 1)[-1]
-            self._echo(f"{queue}: message {record.message_id} returned to the queue ({exc})")
-            raise
-        attempt = f" (attempt {result.attempt})" if result.attempt else ""
-        self._echo(f"{result.job or '?':<18} {result.slot or '-':<24} {result.outcome}{attempt}")
-        return result
+            text = f"{queue}: message {record.message_id} returned to the queue ({result.outcome})"
+        else:
+            attempt = f" (attempt {result.attempt})" if result.attempt else ""
+            text = f"{result.job or '?':<18} {result.slot or '-':<24} {result.outcome}{attempt}"
+        print(f"{datetime.now(timezone.utc):%H:%M:%S}  {text}", file=out, flush=True)
 
-    def _echo(self, text: str) -> None:
-        print(f"{datetime.now(timezone.utc):%H:%M:%S}  {text}", file=self._out, flush=True)
+    return echo
 
 
 def _one_line_not_implemented(record: logging.LogRecord) -> bool:
@@ -195,8 +184,8 @@ def _install_worker(settings: Settings, plan: Any, registry: Any,
     from cronbridge.runtime.wiring import Worker
 
     handler.telemetry.logger.registered_handler.setStream(log)
-    handler.use_worker(_EchoWorker(Worker(settings, handler.telemetry, plan=plan,
-                                          registry=registry), out))  # type: ignore[arg-type]
+    handler.use_worker(ObservedWorker(Worker(settings, handler.telemetry, plan=plan,  # type: ignore[arg-type]
+                                             registry=registry), _echo(out)))
     sqs = boto3.client("sqs")
     return [EventSourceMapping(sqs, res, handler.lambda_handler, WallClock(),  # type: ignore[arg-type]
                                LOCAL_ENV["AWS_REGION"]) for res in resources.values()]

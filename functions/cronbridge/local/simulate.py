@@ -22,6 +22,7 @@ from typing import Any
 
 import boto3
 
+from cronbridge.adapters.dlq import peek
 from cronbridge.adapters.dynamodb import DynamoRunStore
 from cronbridge.core.jobs import load_job_modules
 from cronbridge.core.messages import scheduled_event
@@ -32,10 +33,10 @@ from cronbridge.core.slots import format_slot
 from cronbridge.local.chaos import Chaos, ChaosStore, CrashingSqs, Ledger, instrument
 from cronbridge.local.clock import SimulatedClock
 from cronbridge.local.embedded import LOCAL_ACCOUNT, embedded_aws
-from cronbridge.local.esm import EventSourceMapping
+from cronbridge.local.esm import EventSourceMapping, ObservedWorker
 from cronbridge.local.provision import JobResources, provision
 from cronbridge.runtime.settings import Settings
-from cronbridge.service import ATTR_JOB, ATTR_SLOT, Ack, Result
+from cronbridge.service import ATTR_JOB, ATTR_SLOT, Result
 
 TICK = timedelta(minutes=1)
 # After the window, keep the clock running until retries and backoffs settle (bounded).
@@ -82,28 +83,6 @@ class Simulation:
 
     def ok(self) -> bool:
         return self.slots_accounted == self.slots_expected and not any(self.invariants.values())
-
-
-class RecordingWorker:
-    """Counts every result the worker hands back (duplicates, returns) for the summary."""
-
-    def __init__(self, worker: Any) -> None:
-        self._worker = worker
-        self.results: list[Result] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._worker, name)
-
-    def process(self, record: Any, **kwargs: Any) -> Result:
-        from cronbridge.runtime.wiring import ReturnToQueue
-
-        try:
-            result = self._worker.process(record, **kwargs)
-        except ReturnToQueue as exc:
-            self.results.append(Result(Ack.RETURN, str(exc)))
-            raise
-        self.results.append(result)
-        return result
 
 
 def fire_times(resources: dict[str, JobResources], start: datetime, end: datetime
@@ -159,14 +138,15 @@ def run_simulation(start: datetime, duration: timedelta, *, chaos: Chaos | None 
         plan = build_plan(registry, app=app, job_modules=settings.job_modules)
         resources = provision(plan)
         run_local_setup(settings.job_modules, start, end)
-        worker = _install_worker(settings, plan, instrument(registry, ledger, chaos, rng),
+        worker, results = _install_worker(settings, plan,
+                                          instrument(registry, ledger, chaos, rng),
                                  clock, rng, chaos)
         sqs = boto3.client("sqs")
         mappings = [EventSourceMapping(sqs, res, handler.lambda_handler, clock, REGION)
                     for res in resources.values()]
         fires = fire_times(resources, start, end)
         _drive(clock, fires, resources, mappings, sqs, chaos, rng, end)
-        result = _summarise(plan, resources, worker, ledger, fires, start, end)
+        result = _summarise(plan, resources, clock, results, ledger, fires, start, end)
     result.chaos, result.seed = chaos, seed
     result.stats = {"invocations": sum(m.invocations for m in mappings),
                     "crashes": sum(m.crashes for m in mappings),
@@ -198,7 +178,8 @@ def _handler_logs_to(handler: Any, log: Any) -> Iterator[None]:
 
 
 def _install_worker(settings: Settings, plan: DeploymentPlan, registry: Any,
-                    clock: SimulatedClock, rng: random.Random, chaos: Chaos) -> RecordingWorker:
+                    clock: SimulatedClock, rng: random.Random, chaos: Chaos
+                    ) -> tuple[Any, list[Result]]:
     from cronbridge.runtime import handler
     from cronbridge.runtime.wiring import Worker
 
@@ -206,9 +187,9 @@ def _install_worker(settings: Settings, plan: DeploymentPlan, registry: Any,
     sqs = CrashingSqs(boto3.client("sqs"), chaos.crash, rng)
     worker = Worker(settings, handler.telemetry, clock=clock, store=store, sqs_client=sqs,
                     rng=random.Random(rng.random()), plan=plan, registry=registry)
-    recording = RecordingWorker(worker)
-    handler.use_worker(recording)
-    return recording
+    results: list[Result] = []
+    handler.use_worker(ObservedWorker(worker, lambda record, result: results.append(result)))
+    return worker, results
 
 
 def _drive(clock: SimulatedClock, fires: list[tuple[datetime, str]],
@@ -253,24 +234,8 @@ def _queues_empty(sqs: Any, resources: dict[str, JobResources]) -> bool:
     return True
 
 
-def dead_letters(sqs: Any, dlq_url: str) -> list[dict[str, Any]]:
-    """Every message in a DLQ, without deleting any.
-
-    Each receive hides what it got for 10 minutes so the next one gets the rest (receiving
-    with visibility 0 returns the same first ten again and again).
-    """
-    seen: list[dict[str, Any]] = []
-    while True:
-        batch = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10,
-                                    VisibilityTimeout=600, MessageAttributeNames=["All"],
-                                    AttributeNames=["All"]).get("Messages", [])
-        if not batch:
-            return seen
-        seen += batch
-
-
 def _summarise(plan: DeploymentPlan, resources: dict[str, JobResources],
-               worker: RecordingWorker, ledger: Ledger, fires: list[tuple[datetime, str]],
+               clock: SimulatedClock, results: list[Result], ledger: Ledger, fires: list[tuple[datetime, str]],
                start: datetime, end: datetime) -> Simulation:
     """Counts from the run table, and the invariants checked against evidence outside it.
 
@@ -280,8 +245,8 @@ def _summarise(plan: DeploymentPlan, resources: dict[str, JobResources],
     """
     sqs = boto3.client("sqs")
     store = DynamoRunStore(plan.table_name)
-    now = worker.clock.now().timestamp()
-    duplicates = Counter(r.job for r in worker.results if r.outcome == "duplicate")
+    now = clock.now().timestamp()
+    duplicates = Counter(r.job for r in results if r.outcome == "duplicate")
     expected = {(job, format_slot(when)) for when, job in fires}
     succeeded_in_ledger = ledger.successes()
     sim = Simulation(start=start, end=end)
@@ -289,9 +254,8 @@ def _summarise(plan: DeploymentPlan, resources: dict[str, JobResources],
     stuck = 0
     for job_plan in plan.jobs:
         name = job_plan.job
-        in_dlq = {(m.get("MessageAttributes", {}).get(ATTR_JOB, {}).get("StringValue"),
-                   m.get("MessageAttributes", {}).get(ATTR_SLOT, {}).get("StringValue"))
-                  for m in dead_letters(sqs, resources[name].dlq_url)}
+        in_dlq = {(letter.attributes.get(ATTR_JOB), letter.attributes.get(ATTR_SLOT))
+                  for letter in peek(sqs, resources[name].dlq_url, drained_wait=0)}
         summary = JobSummary(expected=sum(1 for job, _ in expected if job == name),
                              duplicates_suppressed=duplicates[name])
         for run in store.runs(name, now=now, newest_first=False):

@@ -69,7 +69,7 @@ class Worker:
         return SlotService(registry=self.registry, plan=self.plan, store=self.store,
                            actions=SqsMessageActions(self.sqs, queue_url, dlq_url),
                            telemetry=self.telemetry, clock=self.clock, serves=serves,
-                           rng=self.rng)
+                           rng=self.rng, log_payloads=self.settings.log_payloads)
 
     def process(self, record: Any, *, remaining_ms: Callable[[], int],
                 request_id: str | None = None, trace_id: str | None = None) -> Result:
