@@ -131,9 +131,12 @@ class MotoHarness:
         return [self.handle(m) for m in self.receive()]
 
     def dead_letters(self) -> list[dict[str, Any]]:
-        from cronbridge.local.simulate import dead_letters
+        """The DLQ's messages, shaped like ``ReceiveMessage`` entries."""
+        from cronbridge.adapters.dlq import peek
 
-        return dead_letters(self.sqs, self.res.dlq_url)
+        return [{"MessageId": letter.message_id, "ReceiptHandle": letter.receipt_handle,
+                 "Body": letter.body, "MessageAttributes": dict(letter.message_attributes)}
+                for letter in peek(self.sqs, self.res.dlq_url, drained_wait=0)]
 
     def run_item(self, slot: str) -> Any:
         return self.store.get_run(self.job.name, slot, now=self.clock.now().timestamp())
