@@ -156,9 +156,13 @@ class SlotService:
                 return self._skipped(spec, delivery, SkipReason.LATE)
 
         token = self.new_token()
+        # An operator's trigger or backfill is never dropped as an overlap: it waits for the
+        # running slot instead.
+        scheduled_delivery = delivery.trigger == Trigger.SCHEDULE.value
+        overlap = spec.overlap if scheduled_delivery else "buffer"
         context = ConflictContext(token=token, now=now_s, message_id=message.message_id,
                                   redrive_token=message.attributes.get(ATTR_DEAD_TOKEN),
-                                  max_attempts=spec.max_attempts, overlap=spec.overlap)
+                                  max_attempts=spec.max_attempts, overlap=overlap)
         plan = Retry(Expect.ABSENT, 0, None, 1, spec.max_attempts, delivery.trigger)
         for _ in range(MAX_CLAIM_ROUNDS):
             claim = Claim(
@@ -170,13 +174,13 @@ class SlotService:
                 prior_token=plan.prior_token, guard_overlap=spec.overlap != "allow",
                 # Pause stops new slots only: a started slot's retries and an operator's
                 # redrive (explicit intent) are not held back by it.
-                check_paused=(plan.expect is Expect.ABSENT
-                              and delivery.trigger == Trigger.SCHEDULE.value),
+                check_paused=plan.expect is Expect.ABSENT and scheduled_delivery,
                 message_id=message.message_id, request_id=request_id, trace_id=trace_id)
             conflict = self.store.claim(claim)
             if conflict is None:
                 return self._run(spec, delivery, message, claim, plan.resume_state, remaining_ms)
-            decision = decide_conflict(conflict, replace(context, expect=plan.expect))
+            decision = decide_conflict(conflict, replace(context, expect=plan.expect,
+                                                         check_paused=claim.check_paused))
             if isinstance(decision, SkipSlot):
                 found = self.store.skip(Skip(reason=decision.reason, **slot_kwargs))
                 if found is None:
@@ -229,7 +233,9 @@ class SlotService:
 
     def _run(self, spec: JobSpec, delivery: Delivery, message: Message, claim: Claim,
              resume_state: Any, remaining_ms: Callable[[], int]) -> Result:
-        self.telemetry.bind(attempt=claim.attempt, status=Status.RUNNING.value)
+        # The claim decides the trigger (a redriven message still reads "schedule").
+        self.telemetry.bind(attempt=claim.attempt, status=Status.RUNNING.value,
+                            trigger=claim.trigger)
         started = self.clock.now()
         if delivery.scheduled_time is not None and claim.attempt == 1:
             lag = max(0.0, (started - delivery.scheduled_time).total_seconds())
@@ -314,8 +320,6 @@ class SlotService:
         self.telemetry.bind(status=Status.DEAD.value, error_type=error_type)
         self.telemetry.metric(spec.name, m.RUN_DEAD)
         self.telemetry.metric(spec.name, m.ATTEMPTS, claim.attempt)
-        self.telemetry.metric(spec.name, m.CONSECUTIVE_FAILURES,
-                              self.store.consecutive_failures(spec.name))
         log.error("run dead after attempt %s (%s: %s); sent to the dead-letter queue",
                   claim.attempt, error_type, error_message,
                   extra={"permanent": permanent, "traceback": _short_traceback(exc)})
@@ -324,6 +328,12 @@ class SlotService:
             ATTR_ERROR_TYPE: error_type, ATTR_ERROR_MESSAGE: error_message or error_type,
             ATTR_DEAD_TOKEN: dead_token or "",
         })
+        # After the send: the streak only feeds an alarm, and must never hold up the DLQ.
+        try:
+            self.telemetry.metric(spec.name, m.CONSECUTIVE_FAILURES,
+                                  self.store.consecutive_failures(spec.name))
+        except StoreBusyError as busy:
+            log.warning("consecutive failures not emitted, run table busy: %s", busy)
         return Result(Ack.DONE, "dead", spec.name, claim.slot, claim.attempt)
 
     def _write_finish(self, finish: Finish) -> bool:

@@ -50,3 +50,22 @@ def test_same_seed_same_result(tmp_path):
     first = run_simulation(START, timedelta(hours=1), seed=11, log_path=tmp_path / "a.log")
     second = run_simulation(START, timedelta(hours=1), seed=11, log_path=tmp_path / "b.log")
     assert first.to_json()["jobs"] == second.to_json()["jobs"]
+
+
+def test_dead_letters_older_than_12_hours_can_be_peeked():
+    """moto refuses visibility changes 12 h after a send; a simulated day reaches that."""
+    import boto3
+
+    from cronbridge.adapters.dlq import peek
+    from cronbridge.local.clock import SimulatedClock
+    from cronbridge.local.embedded import embedded_aws
+
+    clock = SimulatedClock(START)
+    with embedded_aws(clock):
+        sqs = boto3.client("sqs")
+        url = sqs.create_queue(QueueName="old-letters")["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="dead")
+        clock.advance(timedelta(hours=13))
+        assert [letter.body for letter in peek(sqs, url, drained_wait=0)] == ["dead"]
+        clock.advance(timedelta(minutes=1))  # the peek's short hold has ended
+        assert [letter.body for letter in peek(sqs, url, drained_wait=0)] == ["dead"]

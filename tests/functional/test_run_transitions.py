@@ -9,7 +9,8 @@ import pytest
 
 from cronbridge.core import metrics as m
 from cronbridge.core.errors import LeaseLostError, PermanentError, StoreBusyError
-from cronbridge.core.runstate import Claim, Expect, Finish, Status
+from cronbridge.core.messages import command_body
+from cronbridge.core.runstate import Claim, Expect, Finish, Status, Trigger
 from cronbridge.service import (ATTR_DEAD_TOKEN, ATTR_ERROR_MESSAGE, ATTR_ERROR_TYPE, ATTR_SLOT,
                                 STORE_BUSY_RETRY_SECONDS)
 from run_harness import START, spec
@@ -171,6 +172,19 @@ def test_permanent_error_is_dead_and_dead_lettered_with_its_error(harness):
     assert h.queue_counts()["ApproximateNumberOfMessagesNotVisible"] == 0
 
 
+def test_a_throttled_streak_read_does_not_hold_up_the_dead_letter(harness, monkeypatch):
+    h = harness(spec(func=lambda ctx: (_ for _ in ()).throw(PermanentError("bad config"))))
+
+    def busy(job):
+        raise StoreBusyError("ProvisionedThroughputExceededException")
+
+    monkeypatch.setattr(h.store, "consecutive_failures", busy)
+    h.send(START)
+    [result] = h.deliver()
+    assert result.outcome == "dead" and len(h.dead_letters()) == 1
+    assert h.telemetry.count(m.CONSECUTIVE_FAILURES) == 0
+
+
 def test_crash_between_the_dead_write_and_the_dlq_send_is_completed_by_the_redelivery(
         harness, moto_clock):
     h = harness(spec(func=lambda ctx: (_ for _ in ()).throw(PermanentError("bad config"))))
@@ -312,6 +326,58 @@ def test_a_retry_blocked_by_another_running_slot_waits_instead_of_looping(harnes
     moto_clock.advance(timedelta(seconds=81))     # the other slot's lease is over
     [result] = h.deliver()
     assert (result.outcome, result.attempt) == ("succeeded", 2)
+
+
+def test_a_retry_blocked_by_another_running_slot_of_a_paused_job_waits(harness, moto_clock):
+    # The failed claim hands back the whole job record, paused flag included, although a
+    # retry does not check pause. Before the fix that flag decided "skip: paused", the skip
+    # found the FAILED run, and the claim looped to "contended" every second until
+    # maxReceiveCount dead-lettered a slot whose run was still FAILED.
+    fail = [True]
+    h = harness(spec(schedule=EVERY_MINUTE,
+                     func=lambda ctx: (_ for _ in ()).throw(ValueError()) if fail[0] else None))
+    h.send(START)
+    h.deliver()
+    fail[0] = False
+    foreign_claim(h, "2026-11-30T02:01:00Z")
+    h.store.set_paused(h.job.name, True, now=moto_clock.now().timestamp())
+    moto_clock.advance(timedelta(seconds=10))
+    [result] = h.deliver()
+    assert result.outcome == "buffered"
+    moto_clock.advance(timedelta(seconds=81))     # the other slot's lease is over
+    [result] = h.deliver()
+    assert (result.outcome, result.attempt) == ("succeeded", 2)
+
+
+def test_a_manual_trigger_of_a_paused_job_waits_for_the_running_slot_under_buffer(harness,
+                                                                                   moto_clock):
+    # A manual trigger runs while the job is paused, so a running slot makes it wait
+    # (buffer), not "skip: paused" as the job record's flag said before the fix.
+    h = harness(spec(schedule=EVERY_MINUTE, overlap="buffer"))
+    foreign_claim(h, SLOT)
+    h.store.set_paused(h.job.name, True, now=moto_clock.now().timestamp())
+    h.send(command_body(h.job.name, Trigger.MANUAL, slot="manual:rerun"))
+    [result] = h.deliver()
+    assert result.outcome == "buffered"
+    assert h.run_item("manual:rerun") is None
+    moto_clock.advance(timedelta(seconds=91))
+    [result] = h.deliver()
+    assert result.outcome == "succeeded"
+
+
+@pytest.mark.parametrize("trigger", [Trigger.MANUAL, Trigger.BACKFILL])
+def test_an_operator_slot_waits_for_the_running_slot_instead_of_being_skipped(harness,
+                                                                             moto_clock,
+                                                                             trigger):
+    h = harness(spec(schedule=EVERY_MINUTE))             # overlap="skip", the default
+    foreign_claim(h, SLOT)
+    slot = "manual:rerun" if trigger is Trigger.MANUAL else "2026-11-30T01:00:00Z"
+    h.send(command_body(h.job.name, trigger, slot=slot))
+    [result] = h.deliver()
+    assert result.outcome == "buffered" and h.run_item(slot) is None
+    moto_clock.advance(timedelta(seconds=91))
+    [result] = h.deliver()
+    assert result.outcome == "succeeded"
 
 
 def test_a_slot_past_its_starting_deadline_is_skipped_late(harness, moto_clock):

@@ -72,6 +72,21 @@ def test_paused_and_overlap_decide_only_when_the_run_record_did_not():
         10, "buffered")
 
 
+def test_the_paused_flag_decides_only_for_a_claim_that_checked_it():
+    # ALL_OLD hands back the whole job record: when only the overlap guard was checked
+    # (a retry, a redrive, a manual trigger), the paused flag in it is not the reason.
+    busy_paused = JobSnapshot(paused=True, active_slot="s0", active_lease_expires_at=NOW + 10)
+    unchecked = ctx(check_paused=False)
+    assert decide_conflict(Conflict(None, busy_paused), unchecked) == SkipSlot(
+        SkipReason.OVERLAP)
+    assert decide_conflict(Conflict(None, busy_paused), ctx(check_paused=False,
+                                                            overlap="buffer")) == ReturnLater(
+        10, "buffered")
+    assert decide_conflict(Conflict(None, busy_paused), ctx(check_paused=False,
+                                                            expect=Expect.FAILED)) == ReturnLater(
+        10, "buffered")
+
+
 @pytest.mark.parametrize("expect", [Expect.FAILED, Expect.EXPIRED, Expect.DEAD])
 def test_a_started_slot_blocked_by_overlap_waits_and_is_never_skipped(expect):
     busy = JobSnapshot(active_slot="s0", active_lease_expires_at=NOW + 10)

@@ -1,7 +1,8 @@
 """Every reference case in shared/cron/cases.json, run against the schedule engine.
 
-The file lives outside the repository (``/work/shared`` beside it); ``CRONBRIDGE_SHARED_DIR``
-points elsewhere when needed.
+The cases live outside the repository, in ``shared/`` beside the clone (where CI lays it);
+``CRONBRIDGE_SHARED_DIR`` points elsewhere. A clone without it uses the copy in
+``tests/data/``, which a test keeps identical to the shared file wherever both exist.
 """
 
 from __future__ import annotations
@@ -16,13 +17,27 @@ import pytest
 from cronbridge.core.schedule import ScheduleExpressionError, parse_schedule
 
 
-def _cases_path() -> Path:
+COPY = Path(__file__).resolve().parents[1] / "data" / "cron_cases.json"
+
+
+def _shared_cases() -> Path:
     shared = os.environ.get("CRONBRIDGE_SHARED_DIR")
     root = Path(shared) if shared else Path(__file__).resolve().parents[3] / "shared"
     return root / "cron" / "cases.json"
 
 
+def _cases_path() -> Path:
+    return _shared_cases() if _shared_cases().is_file() else COPY
+
+
 CASES: list[dict] = json.loads(_cases_path().read_text(encoding="utf-8"))["cases"]
+
+
+def test_the_copy_matches_the_shared_reference_cases():
+    shared = _shared_cases()
+    source = shared if shared.is_file() else COPY  # without shared/, the copy is the reference
+    assert json.loads(COPY.read_text(encoding="utf-8")) == json.loads(
+        source.read_text(encoding="utf-8")), "refresh tests/data/cron_cases.json from shared/"
 
 # The field each invalid reference case must blame; a case may also carry its own "field".
 EXPECTED_FIELD: dict[str, str] = {

@@ -61,6 +61,11 @@ def test_a_rate_slot_snaps_to_the_minute():
       "slot": "2026-11-30T02:05:00Z"}, "not a fire time"),
     ({"cronbridge": 1, "job": "nightly", "trigger": "redrive", "slot": "manual:1"},
      "manual or backfill"),
+    # Instants outside datetime's range once converted to UTC (an OverflowError crashed
+    # the worker on every receive instead of dead-lettering the message with its reason).
+    (event("0001-01-01T00:00:00+01:00"), "ISO-8601"),
+    ({"cronbridge": 1, "job": "nightly", "trigger": "backfill",
+      "slot": "9999-12-31T23:59:00-01:00"}, "ISO-8601"),
 ])
 def test_a_message_without_a_usable_job_or_slot_is_a_bad_message(body, reason):
     with pytest.raises(BadMessageError, match=reason):
@@ -100,6 +105,14 @@ def test_a_command_with_any_field_replaced_parses_or_is_a_bad_message(key, value
         parse({**command, key: value})
     except BadMessageError:
         pass
+
+
+def test_a_rate_backfill_stamped_with_seconds_stands_for_its_minute():
+    # The slot snaps to the minute, and the context's scheduled_time must be that slot's
+    # time, not the stamp's (the two disagreed by the seconds).
+    backfill = parse(command_body("every5", Trigger.BACKFILL, slot="2026-11-30T02:05:41Z"))
+    assert backfill.slot == "2026-11-30T02:05:00Z"
+    assert backfill.scheduled_time.isoformat() == "2026-11-30T02:05:00+00:00"
 
 
 def test_commands_keep_their_slot_and_merge_the_payload():

@@ -23,6 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from cronbridge.adapters.sqs import plain_attributes
 from cronbridge.core.errors import CronbridgeError
 
@@ -123,12 +125,19 @@ def receive_all(sqs: Any, queue_url: str, *, hold_seconds: int, limit: int = MAX
 
 
 def release(sqs: Any, queue_url: str, letters: Sequence[DeadLetter]) -> None:
-    """Make ``letters`` visible again now. Best effort: a message whose receipt handle has
-    expired is visible already."""
+    """Make ``letters`` visible again now.
+
+    Best effort: a message whose receipt handle has expired is visible already, and one the
+    queue refuses to change (moto refuses any change 12 hours after a message was sent,
+    where SQS counts from the receive) is visible again when its short hold ends.
+    """
     for start in range(0, len(letters), 10):
-        sqs.change_message_visibility_batch(QueueUrl=queue_url, Entries=[
-            {"Id": str(i), "ReceiptHandle": letter.receipt_handle, "VisibilityTimeout": 0}
-            for i, letter in enumerate(letters[start:start + 10])])
+        try:
+            sqs.change_message_visibility_batch(QueueUrl=queue_url, Entries=[
+                {"Id": str(i), "ReceiptHandle": letter.receipt_handle, "VisibilityTimeout": 0}
+                for i, letter in enumerate(letters[start:start + 10])])
+        except ClientError:
+            continue
 
 
 def peek(sqs: Any, queue_url: str, *, limit: int = MAX_MESSAGES,

@@ -395,8 +395,17 @@ class DynamoRunStore:
 
     def consecutive_failures(self, job: str) -> int:
         """The job's streak of DEAD slots, read only after a DEAD finish (a rare path), so a
-        success still costs one round trip to finish."""
-        item = self.get_job(job)
+        success still costs one round trip to finish.
+
+        Raises:
+            StoreBusyError: DynamoDB throttled the read past the SDK's retries.
+        """
+        try:
+            item = self.get_job(job)
+        except PynamoDBException as exc:
+            if _busy(exc):
+                raise StoreBusyError(str(exc)) from exc
+            raise
         return int(item.consecutive_failures or 0) if item else 0
 
     def get_job(self, job: str) -> JobItem | None:

@@ -27,7 +27,7 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.match(text.strip())
     if not match or int(match.group(1)) == 0:
         raise click.BadParameter(f"{text!r}: use a positive whole number with m, h or d, "
-                                 "e.g. 90m, 24h, 7d")
+                                 "e.g. 90m, 24h, 7d", param_hint="--simulate")
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 

@@ -69,6 +69,9 @@ def _parse(expression: str, zone: str | None, scheduler: bool) -> Schedule:
         if exc.column is not None:
             width = max(1, min(len(exc.token), len(expression) - exc.column + 1))
             lines += [f"  {expression}", "  " + " " * (exc.column - 1) + "^" * width]
+        if not expression.lstrip().startswith(("cron(", "rate(", "at(")):
+            lines.append(f"hint: for a Unix or Quartz expression, try: cronbridge convert "
+                         f"'{expression}'")
         click.echo("\n".join(lines), err=True)
         raise SystemExit(INVALID_EXIT) from None
 

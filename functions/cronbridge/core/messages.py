@@ -117,6 +117,8 @@ def _parse_command(message: dict[str, Any], get_job: Callable[[str], JobSpec]) -
         snapped = snap_to_schedule(spec.parsed_schedule, scheduled)
         if snapped != scheduled and spec.parsed_schedule.kind != "rate":
             raise BadMessageError(f"slot {slot} is not a fire time of {spec.schedule}")
+        # A rate() slot stamped with seconds stands for its minute, like a scheduled event.
+        scheduled = snapped
         slot = format_slot(snapped)
     return Delivery(spec.name, slot, scheduled, trigger, {**spec.payload, **payload})
 

@@ -218,7 +218,9 @@ Decision = Retry | Owned | Duplicate | ReturnLater | SkipSlot | ForwardToDlq
 @dataclass(frozen=True)
 class ConflictContext:
     """The claim that failed, as far as deciding needs it (``expect``: the state it
-    expected, so a retry of a started run is told apart from a slot's first claim)."""
+    expected, so a retry of a started run is told apart from a slot's first claim;
+    ``check_paused``: whether its condition included "not paused", see
+    :attr:`Claim.check_paused`)."""
 
     token: str
     now: float
@@ -227,6 +229,7 @@ class ConflictContext:
     max_attempts: int
     overlap: str
     expect: Expect = Expect.ABSENT
+    check_paused: bool = True
 
 
 def remaining(expires_at: float | None, now: float) -> int:
@@ -240,9 +243,10 @@ def decide_conflict(conflict: Conflict, ctx: ConflictContext) -> Decision:
     The run record decides first: a finished slot is a duplicate, a live lease returns the
     message until the lease ends (it may be that attempt's own redelivered message, and it
     is that attempt's only retry path if the holder dies), a retryable state is claimed
-    again. Only then does the job record (pause, overlap) matter; pause is only checked by
-    a slot's first claim (see :attr:`Claim.check_paused`), so ``paused`` never reaches a
-    retry.
+    again. Only then does the job record (pause, overlap) matter. The job record comes
+    back whole, so its paused flag decides only for a claim that checked it (a slot's first
+    scheduled claim, :attr:`Claim.check_paused`): for a retry, a redrive or a manual
+    trigger the condition that failed was the overlap guard.
     """
     run = conflict.run
     if run is not None:
@@ -270,7 +274,7 @@ def decide_conflict(conflict: Conflict, ctx: ConflictContext) -> Decision:
             return Duplicate(run.status)
     job = conflict.job
     if job is not None:
-        if job.paused:
+        if job.paused and ctx.check_paused:
             return SkipSlot(SkipReason.PAUSED)
         # A slot that already has a run record (a retry, a lost lease, a redrive) cannot be
         # recorded SKIPPED: it waits for the other slot's lease instead, whatever the policy.

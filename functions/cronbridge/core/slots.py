@@ -39,7 +39,11 @@ def parse_time(text: str) -> datetime:
         raise BadMessageError(f"time {text!r} is not an ISO-8601 instant") from None
     if parsed.tzinfo is None:
         raise BadMessageError(f"time {text!r} has no time zone; EventBridge sends UTC with 'Z'")
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00: no such instant in UTC
+        raise BadMessageError(f"time {text!r} is not an ISO-8601 instant in datetime's "
+                              f"range") from None
 
 
 def slot_time(slot: str) -> datetime | None:
