@@ -308,10 +308,14 @@ def test_overlap_policies(harness, moto_clock, overlap, outcome):
         assert result.outcome == "succeeded"
 
 
-def test_a_retry_blocked_by_another_running_slot_waits_instead_of_looping(harness, moto_clock):
+@pytest.mark.parametrize("paused", [False, True])
+def test_a_retry_blocked_by_another_running_slot_waits_instead_of_looping(harness, moto_clock,
+                                                                          paused):
     # Before the fix: the claim's overlap condition failed, the skip found the FAILED run,
     # the claim was retried, 4 rounds, "contended" and back in 1 s, over and over, until
-    # maxReceiveCount dead-lettered a slot whose run was still FAILED.
+    # maxReceiveCount dead-lettered a slot whose run was still FAILED. Paused, the failed
+    # claim hands back the job record's paused flag too, although a retry does not check
+    # pause: that flag must not decide "skip: paused" either.
     fail = [True]
     h = harness(spec(schedule=EVERY_MINUTE,
                      func=lambda ctx: (_ for _ in ()).throw(ValueError()) if fail[0] else None))
@@ -319,31 +323,12 @@ def test_a_retry_blocked_by_another_running_slot_waits_instead_of_looping(harnes
     h.deliver()
     fail[0] = False
     foreign_claim(h, "2026-11-30T02:01:00Z")
+    if paused:
+        h.store.set_paused(h.job.name, True, now=moto_clock.now().timestamp())
     moto_clock.advance(timedelta(seconds=10))
     [result] = h.deliver()
     assert result.outcome == "buffered"
     assert h.run_item(SLOT).status == "FAILED"
-    moto_clock.advance(timedelta(seconds=81))     # the other slot's lease is over
-    [result] = h.deliver()
-    assert (result.outcome, result.attempt) == ("succeeded", 2)
-
-
-def test_a_retry_blocked_by_another_running_slot_of_a_paused_job_waits(harness, moto_clock):
-    # The failed claim hands back the whole job record, paused flag included, although a
-    # retry does not check pause. Before the fix that flag decided "skip: paused", the skip
-    # found the FAILED run, and the claim looped to "contended" every second until
-    # maxReceiveCount dead-lettered a slot whose run was still FAILED.
-    fail = [True]
-    h = harness(spec(schedule=EVERY_MINUTE,
-                     func=lambda ctx: (_ for _ in ()).throw(ValueError()) if fail[0] else None))
-    h.send(START)
-    h.deliver()
-    fail[0] = False
-    foreign_claim(h, "2026-11-30T02:01:00Z")
-    h.store.set_paused(h.job.name, True, now=moto_clock.now().timestamp())
-    moto_clock.advance(timedelta(seconds=10))
-    [result] = h.deliver()
-    assert result.outcome == "buffered"
     moto_clock.advance(timedelta(seconds=81))     # the other slot's lease is over
     [result] = h.deliver()
     assert (result.outcome, result.attempt) == ("succeeded", 2)

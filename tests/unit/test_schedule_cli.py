@@ -111,15 +111,9 @@ def test_an_expression_is_not_looked_up_as_a_job() -> None:
 # ----------------------------------------------------------------------------- job names
 
 def _registered_job():
-    jobs = pytest.importorskip("cronbridge.core.jobs")
-    try:
-        registry = jobs.load_job_modules(None)
-    except ImportError as exc:
-        pytest.skip(f"demo jobs not importable yet: {exc}")
-    names = registry.names()
-    if not names:
-        pytest.skip("no job registered")
-    return registry.get(names[0])
+    from cronbridge.core.jobs import load_job_modules
+
+    return load_job_modules(None).get("health-report")
 
 
 def test_a_job_name_uses_that_jobs_schedule() -> None:
