@@ -1,0 +1,21 @@
+"""The README's run command, as `make run` runs it: a simulated day, every slot accounted."""
+
+import json
+
+from click.testing import CliRunner
+
+from cronbridge.cli import cli
+
+
+def test_the_demo_day_accounts_for_every_slot(tmp_path):
+    summary = tmp_path / "summary.json"
+    result = CliRunner().invoke(cli, [
+        "local", "--simulate", "24h", "--start", "2026-11-30T00:00:00Z",
+        "--summary-json", str(summary), "--log-file", str(tmp_path / "worker.log")])
+    assert result.exit_code == 0, result.output
+    data = json.loads(summary.read_text())
+    assert data["slots_accounted"] == data["slots_expected"] == 410
+    assert all(job["succeeded"] > 0 for job in data["jobs"].values())
+    # cache-refresh fails on purpose: retries and dead letters are part of the demo.
+    assert data["jobs"]["cache-refresh"]["dead"] > 0
+    assert "cache-refresh" in result.output and "410/410" in result.output
