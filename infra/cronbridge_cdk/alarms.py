@@ -5,6 +5,9 @@ What each alarm means and what to do is in ``docs/deploy.md`` ("Alarms").
 
 from __future__ import annotations
 
+import math
+from datetime import datetime, timedelta
+
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -16,12 +19,27 @@ from constructs import Construct
 
 from cronbridge.core import metrics
 from cronbridge.core.plan import DeploymentPlan, JobPlan
-from cronbridge_cdk.names import alarm_name
+from cronbridge.core.schedule import longest_gap, parse_schedule
+from cronbridge_cdk.names import ALARM_KINDS, MISSED_SLOT, alarm_name
 
 DEFAULT_DURATION_ALARM_SECONDS = 300
 CONSECUTIVE_FAILURES_THRESHOLD = 3
 PERIOD = Duration.minutes(5)  # SQS publishes queue metrics every 5 minutes
 RUNBOOK = "See docs/deploy.md#alarms."
+# Missed slot: the worker's EMF metrics reach CloudWatch through the logs a few minutes late,
+# and the alarm is evaluated about once a minute; 15 minutes covers both.
+MISSED_SLOT_BASE_GRACE_SECONDS = 900
+# A slot still unsettled this long after its time has failed attempts that the
+# consecutive-failures alarm reports; the cap keeps a daily job's window near a day.
+MAX_SETTLE_GRACE_SECONDS = 6 * 3600
+# PutMetricAlarm: Period x EvaluationPeriods is at most 7 days (1 day for a period under an
+# hour, which a window under an hour meets anyway).
+MAX_ALARM_WINDOW_SECONDS = 7 * 86400
+# How far ahead a schedule's gaps are looked for: a whole year, so monthly and yearly
+# patterns show.
+GAP_HORIZON = timedelta(days=366)
+_OUTCOME_IDS = {"succeeded": metrics.RUN_SUCCEEDED, "dead": metrics.RUN_DEAD,
+                "skipped": metrics.RUN_SKIPPED}
 
 
 def job_metric(job: str, name: str, statistic: str = "Sum") -> cloudwatch.Metric:
@@ -39,13 +57,56 @@ def dlq_depth_metric(job: JobPlan) -> cloudwatch.Metric:
                              period=PERIOD)
 
 
+def default_missed_slot_grace_seconds(job: JobPlan) -> int:
+    """Seconds the missed-slot alarm waits past a schedule gap by default: 15 minutes plus
+    the job's retry budget (:attr:`JobPlan.settle_seconds`, at most 6 hours)."""
+    return MISSED_SLOT_BASE_GRACE_SECONDS + min(job.settle_seconds, MAX_SETTLE_GRACE_SECONDS)
+
+
+def missed_slot_window(job: JobPlan, *, after: datetime,
+                       grace_seconds: int | None = None) -> Duration | None:
+    """The missed-slot alarm's period: the job's longest gap between fire times from
+    ``after`` (aware) over a year, plus ``grace_seconds`` (``None``: the default grace),
+    rounded up to a whole minute.
+
+    Returns ``None`` when the job gets no missed-slot alarm: it is disabled (no slot is
+    expected), its schedule stops firing within the year, or the window exceeds the 7 days a
+    CloudWatch alarm can evaluate (a weekly schedule, for one).
+    """
+    if not job.enabled:
+        return None
+    gap = longest_gap(parse_schedule(job.schedule_expression), after, GAP_HORIZON)
+    if gap is None:
+        return None
+    grace = default_missed_slot_grace_seconds(job) if grace_seconds is None else grace_seconds
+    seconds = math.ceil((gap.total_seconds() + grace) / 60) * 60
+    return Duration.seconds(seconds) if seconds <= MAX_ALARM_WINDOW_SECONDS else None
+
+
+def alarm_kinds(missed_slot: Duration | None) -> tuple[str, ...]:
+    """The kinds of alarm a job gets: every one of :data:`ALARM_KINDS`, less missed-slot
+    when :func:`missed_slot_window` gave it no window."""
+    return tuple(k for k in ALARM_KINDS if missed_slot is not None or k != MISSED_SLOT)
+
+
+def settled_slots(job: str, window: Duration) -> cloudwatch.MathExpression:
+    """Slots of ``job`` that reached a final outcome (succeeded, dead or skipped) per
+    ``window``; 0, not missing, for a window without any once the metrics have data."""
+    return cloudwatch.MathExpression(
+        expression="+".join(f"FILL({i},0)" for i in _OUTCOME_IDS),
+        using_metrics={i: job_metric(job, name) for i, name in _OUTCOME_IDS.items()},
+        period=window, label="settled slots")
+
+
 def job_alarms(scope: Construct, plan: DeploymentPlan, job: JobPlan, *,
-               duration_limit_seconds: int,
+               duration_limit_seconds: int, missed_slot: Duration | None,
                topic: sns.ITopic | None) -> list[cloudwatch.Alarm]:
-    """Create the job's five alarms in ``scope``, each notifying ``topic`` if given.
+    """Create the job's alarms (:func:`alarm_kinds`) in ``scope``, each notifying ``topic``
+    if given.
 
     ``duration_limit_seconds`` is the longest acceptable run; a longer one raises the
-    duration alarm (the metric is in milliseconds).
+    duration alarm (the metric is in milliseconds). ``missed_slot`` is the window of
+    :func:`missed_slot_window`, or ``None`` for no missed-slot alarm.
     """
     not_breaching = cloudwatch.TreatMissingData.NOT_BREACHING
     specs = [
@@ -75,6 +136,16 @@ def job_alarms(scope: Construct, plan: DeploymentPlan, job: JobPlan, *,
          0, cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, not_breaching,
          f"Lambda throttled {job.function_name}."),
     ]
+    if missed_slot is not None:
+        # BREACHING: a job that never reported (new, or broken from the start) leaves the
+        # expression without data, which must alarm like a window of zeros.
+        specs.append((
+            MISSED_SLOT, settled_slots(job.job, missed_slot), 1,
+            cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            cloudwatch.TreatMissingData.BREACHING,
+            f"No {job.job} slot settled (succeeded, dead or skipped) in the last "
+            f"{missed_slot.to_minutes()} minutes: its longest gap between fire times plus "
+            "the grace period."))
     alarms = []
     for kind, metric, threshold, operator, missing, summary in specs:
         alarm = cloudwatch.Alarm(

@@ -7,7 +7,7 @@ dashboard needs no cross-stack reference to the job stacks.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -16,7 +16,7 @@ from constructs import Construct
 from cronbridge.core import metrics
 from cronbridge.core.plan import JobPlan
 from cronbridge_cdk.alarms import dlq_depth_metric, job_metric
-from cronbridge_cdk.names import ALARM_KINDS, alarm_name
+from cronbridge_cdk.names import alarm_name
 
 JOBS_PER_DASHBOARD = 50  # 5 widgets a row: 250 widgets, 450 metrics per dashboard
 ROW_HEIGHT = 6
@@ -25,15 +25,16 @@ _OUTCOMES = (("succeeded", metrics.RUN_SUCCEEDED), ("failed", metrics.RUN_FAILED
              ("skipped", metrics.RUN_SKIPPED))
 
 
-def job_row(scope: Construct, app: str, job: JobPlan) -> list[cloudwatch.IWidget]:
+def job_row(scope: Construct, app: str, job: JobPlan,
+            alarm_kinds: Sequence[str]) -> list[cloudwatch.IWidget]:
     """The widgets of ``job``'s row: runs by outcome, duration p50/p99, start lag, DLQ depth
-    and the state of its alarms (24 grid units wide)."""
+    and the state of its alarms of ``alarm_kinds`` (24 grid units wide)."""
     stack = Stack.of(scope)
     alarms = [
         cloudwatch.Alarm.from_alarm_arn(scope, f"{job.job}-{kind}", stack.format_arn(
             service="cloudwatch", resource="alarm", resource_name=alarm_name(app, job.job, kind),
             arn_format=ArnFormat.COLON_RESOURCE_NAME))
-        for kind in ALARM_KINDS
+        for kind in alarm_kinds
     ]
     duration = [job_metric(job.job, metrics.RUN_DURATION, stat).with_(label=stat)
                 for stat in ("p50", "p99")]
@@ -53,9 +54,11 @@ def job_row(scope: Construct, app: str, job: JobPlan) -> list[cloudwatch.IWidget
 
 
 def build_dashboard(scope: Construct, construct_id: str, *, app: str, name: str,
-                    jobs: Sequence[JobPlan]) -> cloudwatch.Dashboard:
-    """A dashboard called ``name`` with one row per job of ``jobs``."""
+                    jobs: Sequence[JobPlan],
+                    alarm_kinds: Mapping[str, Sequence[str]]) -> cloudwatch.Dashboard:
+    """A dashboard called ``name`` with one row per job of ``jobs``; ``alarm_kinds`` names
+    each job's alarms (by job name)."""
     dashboard = cloudwatch.Dashboard(scope, construct_id, dashboard_name=name)
     for job in jobs:
-        dashboard.add_widgets(cloudwatch.Row(*job_row(scope, app, job)))
+        dashboard.add_widgets(cloudwatch.Row(*job_row(scope, app, job, alarm_kinds[job.job])))
     return dashboard

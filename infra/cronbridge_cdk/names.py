@@ -12,8 +12,9 @@ import re
 from cronbridge.core.errors import PlanError
 from cronbridge.core.plan import DeploymentPlan
 
+MISSED_SLOT = "missed-slot"
 ALARM_KINDS = ("consecutive-failures", "duration", "dlq-not-empty", "failed-invocations",
-               "throttles")
+               "throttles", MISSED_SLOT)
 
 # (pattern, max length) of the names only the stack creates; the plan checks the rest.
 _LIMITS: dict[str, tuple[re.Pattern[str], int]] = {

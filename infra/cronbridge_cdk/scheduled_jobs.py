@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
 
 from aws_cdk import (
     Acknowledgment,
@@ -52,7 +53,12 @@ from cronbridge.core.plan import (
     build_plan,
 )
 from cronbridge.runtime import settings
-from cronbridge_cdk.alarms import DEFAULT_DURATION_ALARM_SECONDS, job_alarms
+from cronbridge_cdk.alarms import (
+    DEFAULT_DURATION_ALARM_SECONDS,
+    alarm_kinds,
+    job_alarms,
+    missed_slot_window,
+)
 from cronbridge_cdk.asset import LAMBDA_PYTHON_VERSION, LambdaAsset, build_lambda_asset
 from cronbridge_cdk.dashboard import JOBS_PER_DASHBOARD, build_dashboard
 from cronbridge_cdk.names import check_names, dashboard_name
@@ -77,7 +83,7 @@ POWERTOOLS_LOG_LEVEL = "INFO"
 
 class ScheduledJobs(Construct):
     """All of an app's jobs: per job an EventBridge rule, SQS queue and DLQ, a Lambda worker
-    and five alarms; one shared run table; one dashboard (a row per job).
+    and five or six alarms; one shared run table; one dashboard (a row per job).
 
     Args:
         jobs: the registry (or specs) to deploy; its plan is computed with
@@ -90,6 +96,10 @@ class ScheduledJobs(Construct):
         alarm_topic: SNS topic every alarm notifies (ALARM and OK), or ``None``.
         duration_alarm_seconds: default longest acceptable run, per job overridable with
             ``duration_alarm_overrides`` (job name to seconds).
+        missed_slot_grace_seconds: how long past its schedule's longest gap a job may go
+            without a settled slot before the missed-slot alarm fires; ``None`` = 15 minutes
+            plus the job's retry budget (see docs/deploy.md). Per job overridable with
+            ``missed_slot_grace_overrides`` (job name to seconds).
         removal_policy: for the table and the log groups; ``RETAIN`` keeps run history when
             the stack is deleted (the table also gets deletion protection).
         table_encryption_key: a customer key for the table; ``None`` = AWS-managed key.
@@ -104,6 +114,9 @@ class ScheduledJobs(Construct):
         table: the run table.
         job_stacks: nested stack of each job, by job name.
         dashboards: the dashboards, in order.
+        missed_slot_windows: each job's missed-slot alarm period, ``None`` for a job
+            without that alarm (disabled, no fire time within a year, or a window over the
+            7 days CloudWatch can evaluate), by job name.
 
     Raises:
         JobDefinitionError: a job spec is invalid (raised when the spec is created).
@@ -117,6 +130,8 @@ class ScheduledJobs(Construct):
                  alarm_topic: sns.ITopic | None = None,
                  duration_alarm_seconds: int = DEFAULT_DURATION_ALARM_SECONDS,
                  duration_alarm_overrides: Mapping[str, int] | None = None,
+                 missed_slot_grace_seconds: int | None = None,
+                 missed_slot_grace_overrides: Mapping[str, int] | None = None,
                  removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
                  table_encryption_key: kms.IKey | None = None,
                  log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
@@ -132,12 +147,20 @@ class ScheduledJobs(Construct):
         plan = build_plan(jobs, app=app, job_modules=job_modules,
                           max_receive_count=max_receive_count)
         overrides = dict(duration_alarm_overrides or {})
-        _check_plan(plan, overrides, job_stacks)
+        grace_overrides = dict(missed_slot_grace_overrides or {})
+        _check_plan(plan, overrides, grace_overrides, missed_slot_grace_seconds, job_stacks)
         dashboard_chunks = [plan.jobs[i:i + JOBS_PER_DASHBOARD]
                             for i in range(0, len(plan.jobs), JOBS_PER_DASHBOARD)]
         check_names(plan, len(dashboard_chunks))
         self.plan = plan
         asset = asset or build_lambda_asset(plan.job_modules)
+        # Gaps from synth time on: a cron whose years run out has none left to alarm on.
+        synth_time = datetime.now(timezone.utc)
+        self.missed_slot_windows = {
+            job.job: missed_slot_window(
+                job, after=synth_time,
+                grace_seconds=grace_overrides.get(job.job, missed_slot_grace_seconds))
+            for job in plan.jobs}
 
         self.table = dynamodb.Table(
             self, "RunTable", table_name=plan.table_name,
@@ -171,6 +194,7 @@ class ScheduledJobs(Construct):
                              alarm_topic=alarm_topic,
                              duration_alarm_seconds=overrides.get(job.job,
                                                                   duration_alarm_seconds),
+                             missed_slot=self.missed_slot_windows[job.job],
                              table_encryption_key=table_encryption_key,
                              log_retention=log_retention, removal_policy=removal_policy,
                              environment=environment or {})
@@ -183,11 +207,14 @@ class ScheduledJobs(Construct):
                                 description=f"cronbridge {plan.app}: dashboard {index}")
             self.dashboards.append(build_dashboard(
                 stack, "Dashboard", app=plan.app,
-                name=dashboard_name(plan.app, index, len(dashboard_chunks)), jobs=chunk))
+                name=dashboard_name(plan.app, index, len(dashboard_chunks)), jobs=chunk,
+                alarm_kinds={job.job: alarm_kinds(self.missed_slot_windows[job.job])
+                             for job in chunk}))
 
 
 class ScheduledJob(Construct):
-    """One job's rule, queue, DLQ, function, log group, role and alarms.
+    """One job's rule, queue, DLQ, function, log group, role and alarms (``missed_slot``: the
+    missed-slot alarm's window, ``None`` for none).
 
     Attributes:
         rule, queue, dlq, function, role, log_group, alarms: the job's resources.
@@ -195,7 +222,8 @@ class ScheduledJob(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, plan: DeploymentPlan,
                  job: JobPlan, code: lambda_.Code, alarm_topic: sns.ITopic | None,
-                 duration_alarm_seconds: int, table_encryption_key: kms.IKey | None,
+                 duration_alarm_seconds: int, missed_slot: Duration | None,
+                 table_encryption_key: kms.IKey | None,
                  log_retention: logs.RetentionDays, removal_policy: RemovalPolicy,
                  environment: Mapping[str, str]) -> None:
         super().__init__(scope, construct_id)
@@ -266,7 +294,7 @@ class ScheduledJob(Construct):
                    "no resource-level permissions, so their resource must be '*'."))
 
         self.alarms = job_alarms(self, plan, job, duration_limit_seconds=duration_alarm_seconds,
-                                 topic=alarm_topic)
+                                 missed_slot=missed_slot, topic=alarm_topic)
 
 
 def job_bucket(name: str, buckets: int) -> int:
@@ -287,9 +315,17 @@ def check_resource_count(stack: Stack) -> None:
 
 
 def _check_plan(plan: DeploymentPlan, duration_overrides: Mapping[str, int],
+                grace_overrides: Mapping[str, int], grace_seconds: int | None,
                 job_stacks: int) -> None:
     if job_stacks < 1:
         raise PlanError(f"job_stacks must be at least 1, got {job_stacks}")
-    unknown = sorted(set(duration_overrides) - {j.job for j in plan.jobs})
-    if unknown:
-        raise PlanError(f"duration alarm overrides name unknown jobs: {', '.join(unknown)}")
+    jobs = {j.job for j in plan.jobs}
+    for what, overrides in (("duration alarm", duration_overrides),
+                            ("missed-slot grace", grace_overrides)):
+        unknown = sorted(set(overrides) - jobs)
+        if unknown:
+            raise PlanError(f"{what} overrides name unknown jobs: {', '.join(unknown)}")
+    negative = sorted(job for job, s in grace_overrides.items() if s < 0)
+    if (grace_seconds is not None and grace_seconds < 0) or negative:
+        raise PlanError("missed-slot grace must be 0 seconds or more"
+                        + (f" (overrides of {', '.join(negative)})" if negative else ""))

@@ -11,6 +11,9 @@ Context options (``cdk synth -c KEY=VALUE`` or ``cdk.json``), all optional:
                                     email subscribed
 ``cronbridge:duration_alarm_seconds``  a run longer than this raises the duration alarm
                                     (default 300)
+``cronbridge:missed_slot_grace_seconds``  how long past its longest schedule gap a job may go
+                                    without a settled slot before the missed-slot alarm
+                                    fires (default 15 minutes plus the job's retry budget)
 ``cronbridge:max_receive_count``    the job queues' redrive threshold (default 10, minimum 5)
 ``cronbridge:job_stacks``           hash buckets (nested stacks) for jobs (default 64)
 ``cronbridge:destroy_on_delete``    ``true``: delete the table and logs with the stack (dev)
@@ -70,12 +73,15 @@ class CronbridgeStack(Stack):
         self.alarm_topic = (AlarmTopic(self, "Alarms", topic_name=f"{app}-alarms", email=email)
                             if email else None)
         destroy = str(self._context("destroy_on_delete", "false")).lower() == "true"
+        grace = self._context("missed_slot_grace_seconds", None)
         self.jobs = ScheduledJobs(
             self, "Jobs", jobs=registry, job_modules=modules, app=app,
             max_receive_count=self._int_context("max_receive_count", DEFAULT_MAX_RECEIVE_COUNT),
             alarm_topic=self.alarm_topic.topic if self.alarm_topic else None,
             duration_alarm_seconds=self._int_context("duration_alarm_seconds",
                                                      DEFAULT_DURATION_ALARM_SECONDS),
+            missed_slot_grace_seconds=(None if grace is None else
+                                       self._int_context("missed_slot_grace_seconds", 0)),
             removal_policy=RemovalPolicy.DESTROY if destroy else RemovalPolicy.RETAIN,
             job_stacks=self._int_context("job_stacks", DEFAULT_JOB_STACKS),
             environment=environment,

@@ -87,8 +87,17 @@ def test_timezone_schedules_are_refused(asset: LambdaAsset) -> None:
 
 
 def test_duration_override_for_an_unknown_job(asset: LambdaAsset) -> None:
-    with pytest.raises(PlanError, match="unknown jobs: nope"):
+    with pytest.raises(PlanError, match="duration alarm overrides name unknown jobs: nope"):
         _synth(asset, [_spec()], duration_alarm_overrides={"nope": 60})
+
+
+def test_missed_slot_grace_unknown_job_or_negative(asset: LambdaAsset) -> None:
+    with pytest.raises(PlanError, match="missed-slot grace overrides name unknown jobs: nope"):
+        _synth(asset, [_spec()], missed_slot_grace_overrides={"nope": 60})
+    with pytest.raises(PlanError, match=r"grace must be 0 seconds or more \(overrides of nightly"):
+        _synth(asset, [_spec()], missed_slot_grace_overrides={"nightly": -1})
+    with pytest.raises(PlanError, match="grace must be 0 seconds or more"):
+        _synth(asset, [_spec()], missed_slot_grace_seconds=-60)
 
 
 def test_empty_registry(asset: LambdaAsset) -> None:
@@ -97,6 +106,7 @@ def test_empty_registry(asset: LambdaAsset) -> None:
 
 
 def test_too_many_jobs_for_one_stack(asset: LambdaAsset) -> None:
-    jobs = [_spec(name=f"job-{i:02d}", schedule="rate(1 hour)") for i in range(34)]
-    with pytest.raises(PlanError, match=r"would hold 510 resources, over CloudFormation's 500"):
+    # 16 resources a job (with the missed-slot alarm): 32 jobs are 512.
+    jobs = [_spec(name=f"job-{i:02d}", schedule="rate(1 hour)") for i in range(32)]
+    with pytest.raises(PlanError, match=r"would hold 512 resources, over CloudFormation's 500"):
         _synth(asset, jobs, job_stacks=1)

@@ -11,6 +11,7 @@ from cronbridge.core import metrics
 from cronbridge.core.plan import DLQ_RETENTION_SECONDS, JobPlan
 from cronbridge.runtime import settings
 from cronbridge_cdk.asset import LAMBDA_PYTHON_VERSION
+from cronbridge_cdk.alarms import alarm_kinds, default_missed_slot_grace_seconds
 from cronbridge_cdk.names import ALARM_KINDS
 from cronbridge_cdk.scheduled_jobs import HANDLER, TABLE_ACTIONS, job_bucket
 from infra_support import ALARM_EMAIL, Synthesized
@@ -227,9 +228,10 @@ def test_alarms(demo: Synthesized, job: JobPlan) -> None:
         (f"cronbridge-{job.job}-throttles", "AWS/Lambda", "Throttles", "Sum", 0,
          "GreaterThanThreshold", [{"Name": "FunctionName", "Value": job.function_name}]),
     ]
-    template.resource_count_is("AWS::CloudWatch::Alarm", 5 * len(
-        [j for j, s in demo.stack.jobs.job_stacks.items()
-         if s is demo.stack.jobs.job_stacks[job.job]]))
+    windows = demo.stack.jobs.missed_slot_windows
+    template.resource_count_is("AWS::CloudWatch::Alarm", sum(
+        len(alarm_kinds(windows[j])) for j, s in demo.stack.jobs.job_stacks.items()
+        if s is demo.stack.jobs.job_stacks[job.job]))
     for name, namespace, metric, statistic, threshold, operator, dimensions in expected:
         template.has_resource_properties("AWS::CloudWatch::Alarm", {
             "AlarmName": name, "Namespace": namespace, "MetricName": metric,
@@ -239,6 +241,40 @@ def test_alarms(demo: Synthesized, job: JobPlan) -> None:
             "AlarmDescription": Match.string_like_regexp("docs/deploy.md#alarms"),
         })
     assert {metrics.CONSECUTIVE_FAILURES, metrics.RUN_DURATION} <= {e[2] for e in expected}
+
+
+# Each demo job's longest gap between fire times (every one is enabled and fires often).
+DEMO_GAPS = {"log-purge": 86400, "daily-aggregation": 86400, "cache-refresh": 900,
+             "email-outbox": 300, "health-report": 3600}
+
+
+def test_missed_slot_alarm(demo: Synthesized, job: JobPlan) -> None:
+    template = demo.job_template(job.job)
+    topic_param = {"Ref": Match.string_like_regexp("AlarmsTopic")}
+    # The window: the longest gap plus 15 minutes and the retry budget, in whole minutes.
+    grace = default_missed_slot_grace_seconds(job)
+    assert grace == 900 + job.settle_seconds
+    period = -(-(DEMO_GAPS[job.job] + grace) // 60) * 60
+    assert demo.stack.jobs.missed_slot_windows[job.job].to_seconds() == period
+
+    def outcome(metric_id: str, name: str) -> dict:
+        return {"Id": metric_id, "ReturnData": False, "MetricStat": {
+            "Metric": {"Namespace": "cronbridge", "MetricName": name, "Dimensions": [
+                {"Name": "job", "Value": job.job}, {"Name": "service", "Value": "cronbridge"}]},
+            "Period": period, "Stat": "Sum"}}
+
+    template.has_resource_properties("AWS::CloudWatch::Alarm", {
+        "AlarmName": f"cronbridge-{job.job}-missed-slot",
+        "Metrics": [
+            Match.object_like({"Expression": "FILL(succeeded,0)+FILL(dead,0)+FILL(skipped,0)",
+                               "ReturnData": True}),
+            outcome("succeeded", metrics.RUN_SUCCEEDED), outcome("dead", metrics.RUN_DEAD),
+            outcome("skipped", metrics.RUN_SKIPPED)],
+        "Threshold": 1, "ComparisonOperator": "LessThanThreshold",
+        "EvaluationPeriods": 1, "DatapointsToAlarm": 1, "TreatMissingData": "breaching",
+        "AlarmActions": [topic_param], "OKActions": [topic_param],
+        "AlarmDescription": Match.string_like_regexp("docs/deploy.md#alarms"),
+    })
 
 
 def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_can_use(demo: Synthesized) -> None:
@@ -272,8 +308,10 @@ def test_one_dashboard_with_a_row_per_job(demo: Synthesized) -> None:
                                           "DLQ depth", "alarms")]
         for name in plan_jobs]
     alarm_widgets = [w for w in body["widgets"] if w["type"] == "alarm"]
+    # Every demo job has all six alarms, the missed-slot one included.
     assert [a.rsplit(":", 1)[1] for a in alarm_widgets[0]["properties"]["alarms"]] == [
         f"cronbridge-{plan_jobs[0]}-{kind}" for kind in ALARM_KINDS]
+    assert "missed-slot" in ALARM_KINDS
 
 
 def test_nested_stacks_pass_almost_nothing_by_parameter(demo: Synthesized) -> None:

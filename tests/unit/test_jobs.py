@@ -52,3 +52,17 @@ def test_max_receive_count_leaves_room_for_every_attempt_and_a_wait_each():
     plan = build_plan(registry)
     assert plan.job("many-attempts").max_receive_count == 44
     assert plan.job("few-attempts").max_receive_count == 10
+
+
+def test_settle_seconds_is_every_attempt_at_its_longest():
+    from cronbridge.core.plan import build_plan
+
+    registry = JobRegistry()
+    # Short timeout: a failure and the longest backoff (60 + 900 s) outlast the visibility
+    # timeout (6 x 60 s); long timeout: a timeout kill waits out the visibility (6 x 600 s).
+    job(name="short", schedule="rate(1 hour)", timeout=60, registry=registry)(lambda ctx: None)
+    job(name="long", schedule="rate(1 hour)", timeout=600, max_attempts=2,
+        registry=registry)(lambda ctx: None)
+    plan = build_plan(registry)
+    assert plan.job("short").settle_seconds == 3 * (60 + 900)
+    assert plan.job("long").settle_seconds == 2 * 6 * 600

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from cronbridge.core.schedule import (AtSchedule, CronSchedule, RateSchedule,
-                                      ScheduleExpressionError, parse_schedule)
+                                      ScheduleExpressionError, longest_gap, parse_schedule)
 
 UTC = timezone.utc
 
@@ -301,3 +301,43 @@ def test_zone_times_are_returned_in_utc() -> None:
     assert s.timezone == "Asia/Tokyo"
     [t] = s.next_fire_times(utc(2026, 3, 1), 1)
     assert t == utc(2026, 3, 2, 0) and t.tzinfo is UTC
+
+
+# ----------------------------------------------------------------------------- longest gap
+
+YEAR = timedelta(days=366)
+
+
+@pytest.mark.parametrize("expression, gap", [
+    ("cron(0 9 ? * MON-FRI *)", timedelta(days=3)),          # Friday 09:00 to Monday 09:00
+    ("cron(0 * * * ? *)", timedelta(hours=1)),
+    ("rate(15 minutes)", timedelta(minutes=15)),
+    ("cron(0/5 8-17 ? * MON-FRI *)", timedelta(days=2, hours=14, minutes=5)),
+    ("cron(0 0 L * ? *)", timedelta(days=31)),                # the longest month
+    ("cron(* * * * ? *)", timedelta(minutes=1)),             # cut at max_fires, still right
+])
+def test_longest_gap(expression: str, gap: timedelta) -> None:
+    assert longest_gap(parse_schedule(expression), utc(2026, 6, 3, 10, 30), YEAR) == gap
+
+
+def test_longest_gap_counts_the_wait_from_after_and_past_the_horizon() -> None:
+    # 29 February: the next one is in 2028, far past a year's horizon.
+    assert longest_gap(parse_schedule("cron(0 0 29 2 ? *)"), utc(2026, 6, 1), YEAR) == (
+        utc(2028, 2, 29) - utc(2026, 6, 1))
+    # A schedule that starts later: the wait until its first fire time is the longest gap.
+    assert longest_gap(parse_schedule("cron(0 12 * * ? 2027-2030)"), utc(2026, 12, 29),
+                       YEAR) == timedelta(days=3, hours=12)
+
+
+@pytest.mark.parametrize("expression", ["cron(0 0 1 1 ? 2020)", "cron(0 0 * * ? 2026)"])
+def test_longest_gap_is_none_when_the_schedule_stops_firing(expression: str) -> None:
+    # Never again, or its years run out inside the horizon: the last gap never closes.
+    assert longest_gap(parse_schedule(expression), utc(2026, 6, 3), YEAR) is None
+
+
+def test_longest_gap_checks_its_arguments() -> None:
+    schedule = parse_schedule("rate(1 hour)")
+    with pytest.raises(ValueError, match="timezone-aware"):
+        longest_gap(schedule, datetime(2026, 1, 1), YEAR)
+    with pytest.raises(ValueError, match="must be positive"):
+        longest_gap(schedule, utc(2026, 1, 1), timedelta(0))

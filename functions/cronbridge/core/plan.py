@@ -40,7 +40,11 @@ NAME_LIMITS: dict[str, tuple[re.Pattern[str], int]] = {
 
 @dataclass(frozen=True)
 class JobPlan:
-    """Resource names and settings for one job (all durations in seconds)."""
+    """Resource names and settings for one job (all durations in seconds).
+
+    ``settle_seconds`` is the longest a slot can take from its first delivery to its final
+    outcome (SUCCEEDED or DEAD) when every attempt uses its whole budget.
+    """
 
     job: str
     description: str
@@ -55,6 +59,7 @@ class JobPlan:
     lease_seconds: int
     visibility_timeout_seconds: int
     max_receive_count: int
+    settle_seconds: int
     queue_retention_seconds: int
     dlq_retention_seconds: int
     memory_mb: int
@@ -109,6 +114,10 @@ def plan_job(spec: JobSpec, app: str = DEFAULT_APP,
     # slot that still has attempts left.
     max_receive_count = max(max_receive_count, 2 * spec.max_attempts + RECEIVE_HEADROOM)
     visibility = max(VISIBILITY_TIMEOUT_FACTOR * spec.timeout_seconds, lease)
+    # An attempt ends the slot or frees it for the next one after at most the function timeout
+    # plus the longest backoff (a failure), or the visibility timeout (a crash or a timeout
+    # kill: the message comes back, and the next attempt or the DEAD verdict follows).
+    settle = spec.max_attempts * max(visibility, spec.timeout_seconds + spec.backoff_cap_seconds)
     job_plan = JobPlan(
         job=spec.name,
         description=spec.description,
@@ -123,6 +132,7 @@ def plan_job(spec: JobSpec, app: str = DEFAULT_APP,
         lease_seconds=lease,
         visibility_timeout_seconds=visibility,
         max_receive_count=max_receive_count,
+        settle_seconds=settle,
         queue_retention_seconds=QUEUE_RETENTION_SECONDS,
         dlq_retention_seconds=DLQ_RETENTION_SECONDS,
         memory_mb=spec.memory_mb,

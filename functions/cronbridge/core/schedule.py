@@ -33,6 +33,7 @@ __all__ = [
     "RateSchedule",
     "Schedule",
     "ScheduleExpressionError",
+    "longest_gap",
     "parse_schedule",
 ]
 
@@ -737,6 +738,50 @@ def _parse_at(expression: str) -> datetime:
     except ValueError as exc:
         raise ScheduleExpressionError("at", body, col,
                                       f"not a real date and time ({exc})") from None
+
+
+# --------------------------------------------------------------------------- gaps
+
+# Fire times longest_gap() looks at by default: an hourly schedule's whole year (8,784 in a
+# leap year) and about a week of a minutely one, in a few milliseconds.
+LONGEST_GAP_MAX_FIRES = 10_000
+
+
+def longest_gap(schedule: Schedule, after: datetime, horizon: timedelta, *,
+                max_fires: int = LONGEST_GAP_MAX_FIRES) -> timedelta | None:
+    """The longest stretch without a fire time from ``after`` over ``horizon``.
+
+    That is the longest interval between consecutive fire times in ``(after, after +
+    horizon]``, counting ``after`` itself as the start of the first one and including the
+    interval that closes with the first fire time past the horizon. A ``rate()`` schedule
+    answers its interval without scanning (AWS anchors its grid when the rule is created).
+    A schedule firing more than ``max_fires`` times in the horizon is scanned only that far
+    (its first ``max_fires + 1`` fire times).
+
+    Returns ``None`` when the schedule stops firing before ``after + horizon`` (it never fires
+    again, or its years run out): the stretch after its last fire time never ends.
+
+    Raises:
+        ValueError: ``after`` is naive, or ``horizon`` or ``max_fires`` is not positive.
+    """
+    start = _as_utc(after, "after")
+    if horizon <= timedelta(0) or max_fires < 1:
+        raise ValueError(f"horizon and max_fires must be positive, got {horizon} and {max_fires}")
+    if isinstance(schedule, RateSchedule):
+        return schedule.interval if schedule.next_fire_times(start + horizon, 1) else None
+    end = start + horizon
+    longest = timedelta(0)
+    previous = start
+    # One list call: CronSchedule's UTC fast path is many times quicker than iterating.
+    fires = schedule.next_fire_times(start, max_fires + 1)
+    for fire in fires:
+        longest = max(longest, fire - previous)
+        if fire > end:
+            return longest
+        previous = fire
+    # Every fire time is inside the horizon: either more than max_fires of them, or the
+    # schedule ends there.
+    return longest if len(fires) > max_fires else None
 
 
 # --------------------------------------------------------------------------- entry point
