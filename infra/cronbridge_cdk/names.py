@@ -10,22 +10,15 @@ from __future__ import annotations
 import re
 
 from cronbridge.core.errors import PlanError
-from cronbridge.core.plan import DeploymentPlan
+from cronbridge.core.plan import ALARM_KINDS, MISSED_SLOT, DeploymentPlan, alarm_name
 
-MISSED_SLOT = "missed-slot"
-ALARM_KINDS = ("consecutive-failures", "duration", "dlq-not-empty", "failed-invocations",
-               "throttles", MISSED_SLOT)
+__all__ = ["ALARM_KINDS", "MISSED_SLOT", "alarm_name", "check_names", "dashboard_name"]
 
 # (pattern, max length) of the names only the stack creates; the plan checks the rest.
 _LIMITS: dict[str, tuple[re.Pattern[str], int]] = {
     "alarm": (re.compile(r"^[\x20-\x7e]+$"), 255),
     "dashboard": (re.compile(r"^[A-Za-z0-9_-]+$"), 255),
 }
-
-
-def alarm_name(app: str, job: str, kind: str) -> str:
-    """The CloudWatch alarm name for ``kind`` (one of :data:`ALARM_KINDS`) of ``job``."""
-    return f"{app}-{job}-{kind}"
 
 
 def dashboard_name(app: str, index: int, count: int) -> str:

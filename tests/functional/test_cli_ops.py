@@ -36,7 +36,16 @@ def test_jobs_lists_every_job_with_schedule_state_and_dlq_depth(app: Deployed) -
 
 def test_disable_and_enable_toggle_rule_and_pause_flag_idempotently(app: Deployed) -> None:
     events = boto3.client("events")
+    cloudwatch = boto3.client("cloudwatch")
     rule = f"{APP}-log-purge"
+    alarm = f"{APP}-log-purge-missed-slot"   # as the stack names it
+    cloudwatch.put_metric_alarm(AlarmName=alarm, MetricName="RunSucceeded",
+                                Namespace="cronbridge", Statistic="Sum", Period=3600,
+                                EvaluationPeriods=1, Threshold=1,
+                                ComparisonOperator="LessThanThreshold")
+
+    def alarm_actions_enabled() -> bool:
+        return cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["ActionsEnabled"]
 
     first = app.cb_json("disable", "log-purge")
     again = app.cb_json("disable", "log-purge")
@@ -45,6 +54,7 @@ def test_disable_and_enable_toggle_rule_and_pause_flag_idempotently(app: Deploye
                      "changed": True}
     assert again["changed"] is False and again["state"] == "paused"
     assert events.describe_rule(Name=rule)["State"] == "DISABLED"
+    assert not alarm_actions_enabled()    # a paused job settles nothing: no missed-slot page
     # A redeploy re-enabling the rule does not resume a paused job; `jobs` shows the drift.
     events.enable_rule(Name=rule)
     row = next(r for r in app.cb_json("jobs") if r["job"] == "log-purge")
@@ -53,6 +63,7 @@ def test_disable_and_enable_toggle_rule_and_pause_flag_idempotently(app: Deploye
 
     assert app.cb_json("enable", "log-purge")["state"] == "enabled"
     assert events.describe_rule(Name=rule)["State"] == "ENABLED"
+    assert alarm_actions_enabled()
     assert next(r for r in app.cb_json("jobs") if r["job"] == "log-purge")["paused"] is False
 
 

@@ -19,7 +19,7 @@ from cronbridge.cli.target import (INSTANT, OperationFailed, Target, human_durat
                                    json_option, output, target_command)
 from cronbridge.core.describe import describe_schedule
 from cronbridge.core.messages import command_body
-from cronbridge.core.plan import JobPlan
+from cronbridge.core.plan import MISSED_SLOT, JobPlan, alarm_name
 from cronbridge.core.runstate import Status, Trigger
 from cronbridge.core.slots import MANUAL_PREFIX, manual_slot, slot_time
 
@@ -126,6 +126,14 @@ def _toggle(target: Target, job: str, *, enabled: bool, as_json: bool) -> None:
     # the half-done state shows as drift in `cronbridge jobs` and rerunning finishes it.
     target.store.set_paused(job_plan.job, not enabled, now=now)
     target.rules.set_enabled(job_plan.rule_name, enabled)
+    # A paused job settles no slots, so its missed-slot alarm would fire: its notifications
+    # follow the switch (a name the target lacks, e.g. locally, is ignored).
+    cloudwatch = target.client("cloudwatch")
+    alarm = [alarm_name(target.plan.app, job_plan.job, MISSED_SLOT)]
+    if enabled:
+        cloudwatch.enable_alarm_actions(AlarmNames=alarm)
+    else:
+        cloudwatch.disable_alarm_actions(AlarmNames=alarm)
     after = pause_state(ENABLED if enabled else DISABLED, not enabled)
     result = {"job": job_plan.job, "state": after, "previous_state": before,
               "changed": before != after}

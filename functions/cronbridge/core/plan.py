@@ -38,6 +38,17 @@ NAME_LIMITS: dict[str, tuple[re.Pattern[str], int]] = {
 }
 
 
+# The stack's alarms per job; the CLI silences the missed-slot one while a job is paused.
+MISSED_SLOT = "missed-slot"
+ALARM_KINDS = ("consecutive-failures", "duration", "dlq-not-empty", "failed-invocations",
+               "throttles", MISSED_SLOT)
+
+
+def alarm_name(app: str, job: str, kind: str) -> str:
+    """The CloudWatch alarm name for ``kind`` (one of :data:`ALARM_KINDS`) of ``job``."""
+    return f"{app}-{job}-{kind}"
+
+
 @dataclass(frozen=True)
 class JobPlan:
     """Resource names and settings for one job (all durations in seconds).
