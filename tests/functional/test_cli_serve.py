@@ -147,10 +147,11 @@ def test_serve_with_simulate_options_is_bad_usage(tmp_path: Path) -> None:
     assert result.returncode == 2 and "--simulate cannot be combined with --serve" in result.stderr
 
 
-def test_ctrl_c_stops_serve_cleanly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_stops_serve_cleanly(tmp_path: Path, stop: signal.Signals) -> None:
     with serve(tmp_path) as running:
         running.wait_for("Ctrl-C stops")
-        running.process.send_signal(signal.SIGINT)
+        running.process.send_signal(stop)
 
         running.wait_for("stopped")
         assert running.process.wait(timeout=15) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -132,6 +133,8 @@ def _serve(ctx: click.Context, port: int | None, app: str, modules: tuple[str, .
     if simulate_only:
         raise click.UsageError(f"{', '.join(simulate_only).replace('--duration', '--simulate')} "
                                f"cannot be combined with --serve (it runs in real time)")
+    # A service manager or `kill` sends SIGTERM: stop as cleanly as on Ctrl-C.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         serve(port or DEFAULT_PORT, job_modules=modules or None, app=app,
               log_path=log_file.with_name("serve.log")
