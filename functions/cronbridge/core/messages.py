@@ -70,7 +70,9 @@ def parse_body(body: str, *, job_for_rule: Callable[[str], JobSpec | None],
         raise BadMessageError(f"body is not JSON: {exc}") from None
     if not isinstance(message, dict):
         raise BadMessageError("body is not a JSON object")
-    if message.get("cronbridge") == COMMAND_VERSION:
+    version = message.get("cronbridge")
+    # bool is an int in Python: `true` must not pass for version 1.
+    if type(version) is int and version == COMMAND_VERSION:
         return _parse_command(message, get_job)
     if message.get("detail-type") == "Scheduled Event" and message.get("source") == "aws.events":
         return _parse_scheduled_event(message, job_for_rule)
@@ -103,14 +105,17 @@ def _parse_command(message: dict[str, Any], get_job: Callable[[str], JobSpec]) -
     trigger = message.get("trigger")
     if trigger not in (Trigger.MANUAL.value, Trigger.BACKFILL.value):
         raise BadMessageError(f"command trigger must be manual or backfill, got {trigger!r}")
-    payload = message.get("payload") or {}
+    payload = message.get("payload", {})
+    if payload is None:
+        payload = {}
     if not isinstance(payload, dict):
         raise BadMessageError("command 'payload' must be a JSON object")
     slot = message.get("slot")
     if not isinstance(slot, str) or not slot:
         raise BadMessageError("command has no 'slot'")
-    if trigger == Trigger.MANUAL.value and not slot.startswith(MANUAL_PREFIX):
-        raise BadMessageError(f"a manual slot must start with {MANUAL_PREFIX!r}")
+    if trigger == Trigger.MANUAL.value and (not slot.startswith(MANUAL_PREFIX)
+                                            or slot == MANUAL_PREFIX):
+        raise BadMessageError(f"a manual slot must be {MANUAL_PREFIX!r} followed by an id")
     scheduled = slot_time(slot)
     if scheduled is not None:
         # A backfilled slot must be one the schedule really has, so it keys the same run.
