@@ -72,7 +72,8 @@ def _target_day(ctx: JobContext) -> date:
         try:
             return date.fromisoformat(ctx.payload["date"])
         except (TypeError, ValueError):
-            raise PermanentError(f"payload date must be YYYY-MM-DD, got {ctx.payload['date']!r}")
+            raise PermanentError(
+                f"payload date must be YYYY-MM-DD, got {ctx.payload['date']!r}") from None
     return slot_time(ctx).date() - timedelta(days=1)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import click
-import pytest
 from click.testing import CliRunner
 
 from cronbridge.cli.schedule_cmds import (convert_cmd, describe_cmd, next_cmd,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -49,6 +48,7 @@ class Worker:
                                        job_modules=settings.job_modules)
         self.store = store or DynamoRunStore(settings.table_name)
         self._sqs = sqs_client
+        self._services: dict[str, SlotService] = {}
         self.rng = rng
 
     @property
@@ -57,9 +57,14 @@ class Worker:
             self._sqs = boto3.client("sqs")
         return self._sqs
 
-    @functools.cache
     def service_for(self, queue_arn: str) -> SlotService:
-        """The service for messages from ``queue_arn`` (its DLQ is the job's DLQ)."""
+        """The service for messages from ``queue_arn`` (its DLQ is the job's DLQ), made once
+        per queue: its queue URLs cost a lookup when the environment does not give them."""
+        if queue_arn not in self._services:
+            self._services[queue_arn] = self._make_service(queue_arn)
+        return self._services[queue_arn]
+
+    def _make_service(self, queue_arn: str) -> SlotService:
         queue_name = queue_arn.rsplit(":", 1)[-1]
         job_plan = next((j for j in self.plan.jobs if j.queue_name == queue_name), None)
         serves = self.settings.job or (job_plan.job if job_plan else None)
