@@ -215,11 +215,9 @@ class SlotService:
         # The DEAD write went through but the worker died before the DLQ send: finish it.
         self.telemetry.logger.warning("slot already DEAD; completing the interrupted send to "
                                       "the dead-letter queue")
-        self.actions.send_to_dlq(message.body, {
-            ATTR_JOB: spec.name, ATTR_SLOT: delivery.slot, ATTR_ATTEMPTS: str(decision.attempt),
-            ATTR_ERROR_TYPE: decision.error_type or "Dead",
-            ATTR_ERROR_MESSAGE: decision.error_message or decision.error_type or "Dead",
-            ATTR_DEAD_TOKEN: decision.dead_token or ""})
+        self._send_to_dlq(message, spec.name, decision.error_type or "Dead",
+                          decision.error_message, slot=delivery.slot, attempt=decision.attempt,
+                          dead_token=decision.dead_token)
         return Result(Ack.DONE, "dead", spec.name, delivery.slot, decision.attempt)
 
     def _skipped(self, spec: JobSpec, delivery: Delivery, reason: SkipReason) -> Result:
@@ -323,11 +321,8 @@ class SlotService:
         log.error("run dead after attempt %s (%s: %s); sent to the dead-letter queue",
                   claim.attempt, error_type, error_message,
                   extra={"permanent": permanent, "traceback": _short_traceback(exc)})
-        self.actions.send_to_dlq(message.body, {
-            ATTR_JOB: spec.name, ATTR_SLOT: claim.slot, ATTR_ATTEMPTS: str(claim.attempt),
-            ATTR_ERROR_TYPE: error_type, ATTR_ERROR_MESSAGE: error_message or error_type,
-            ATTR_DEAD_TOKEN: dead_token or "",
-        })
+        self._send_to_dlq(message, spec.name, error_type, error_message, slot=claim.slot,
+                          attempt=claim.attempt, dead_token=dead_token)
         # After the send: the streak only feeds an alarm, and must never hold up the DLQ.
         try:
             self.telemetry.metric(spec.name, m.CONSECUTIVE_FAILURES,
@@ -354,11 +349,20 @@ class SlotService:
         self.telemetry.bind(job=job)
         self.telemetry.metric(job, m.BAD_MESSAGE)
         self.telemetry.logger.error("malformed message sent to the dead-letter queue: %s", exc)
-        self.actions.send_to_dlq(message.body, {
-            ATTR_JOB: job, ATTR_ERROR_TYPE: type(exc).__name__,
-            ATTR_ERROR_MESSAGE: str(exc)[:ERROR_MESSAGE_LIMIT],
-        })
+        self._send_to_dlq(message, job, type(exc).__name__, str(exc)[:ERROR_MESSAGE_LIMIT])
         return Result(Ack.DONE, "bad_message", job)
+
+    def _send_to_dlq(self, message: Message, job: str, error_type: str,
+                     error_message: str | None, *, slot: str | None = None,
+                     attempt: int | None = None, dead_token: str | None = None) -> None:
+        """Send the message body to the DLQ with the ``cronbridge-*`` attributes (absent ones
+        left out: SQS rejects empty values)."""
+        attributes = {
+            ATTR_JOB: job, ATTR_SLOT: slot, ATTR_ATTEMPTS: str(attempt) if attempt else None,
+            ATTR_ERROR_TYPE: error_type, ATTR_ERROR_MESSAGE: error_message or error_type,
+            ATTR_DEAD_TOKEN: dead_token}
+        self.actions.send_to_dlq(message.body,
+                                 {name: value for name, value in attributes.items() if value})
 
 
 def _summary(result: Any) -> Any:

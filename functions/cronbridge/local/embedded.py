@@ -40,13 +40,22 @@ def local_environment(extra: dict[str, str] | None = None) -> Iterator[None]:
 
 @contextmanager
 def embedded_aws(clock: SimulatedClock | None = None) -> Iterator[None]:
-    """moto in process. With ``clock``, moto's SQS keeps time by it.
-
-    moto has no clock hook, and SQS visibility, delays and retention must follow the
-    simulated clock or a day of backoffs would take a day; so its time functions in
-    ``moto.sqs.models`` are replaced for the duration (in process only).
-    """
+    """moto in process, with :func:`moto_speedups` (``clock`` included)."""
     from moto import mock_aws
+
+    with local_environment(), mock_aws(), moto_speedups(clock):
+        yield
+
+
+@contextmanager
+def moto_speedups(clock: SimulatedClock | None = None) -> Iterator[None]:
+    """Adapt moto (in this process) for local mode for the duration.
+
+    Its transactional writes use :func:`fast_transact_write_items`. With ``clock``, its SQS
+    keeps time by it: moto has no clock hook, and SQS visibility, delays and retention must
+    follow the simulated clock or a day of backoffs would take a day; so its time functions
+    in ``moto.sqs.models`` are replaced.
+    """
     import moto.dynamodb.models as dynamodb_models
     import moto.sqs.models as sqs_models
 
@@ -56,14 +65,13 @@ def embedded_aws(clock: SimulatedClock | None = None) -> Iterator[None]:
         patches += [(sqs_models, "unix_time", lambda *args: clock.epoch()),
                     (sqs_models, "unix_time_millis", lambda *args: clock.epoch_millis())]
     originals = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
-    with local_environment(), mock_aws():
-        for owner, name, replacement in patches:
-            setattr(owner, name, replacement)
-        try:
-            yield
-        finally:
-            for owner, name, original in originals:
-                setattr(owner, name, original)
+    for owner, name, replacement in patches:
+        setattr(owner, name, replacement)
+    try:
+        yield
+    finally:
+        for owner, name, original in originals:
+            setattr(owner, name, original)
 
 
 def fast_transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> None:

@@ -19,7 +19,7 @@ import logging
 import socket
 import sys
 import time
-from contextlib import contextmanager, redirect_stdout
+from contextlib import redirect_stdout
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -32,7 +32,7 @@ from cronbridge.core.messages import scheduled_event
 from cronbridge.core.plan import DEFAULT_APP, build_plan
 from cronbridge.core.schedule import RateSchedule, Schedule, parse_schedule
 from cronbridge.local.clock import WallClock
-from cronbridge.local.embedded import (LOCAL_ACCOUNT, LOCAL_ENV, fast_transact_write_items,
+from cronbridge.local.embedded import (LOCAL_ACCOUNT, LOCAL_ENV, moto_speedups,
                                        local_environment)
 from cronbridge.local.esm import EventSourceMapping, ObservedWorker
 from cronbridge.local.provision import JobResources, provision
@@ -114,19 +114,6 @@ def export_line(endpoint: str, app: str, job_modules: tuple[str, ...]) -> str:
     return "export " + " ".join(f"{key}={value}" for key, value in env.items())
 
 
-@contextmanager
-def _fast_transactions() -> Any:
-    # The server runs in this process, so the in-process simulation's speed-up applies.
-    import moto.dynamodb.models as dynamodb_models
-
-    original = dynamodb_models.DynamoDBBackend.transact_write_items
-    dynamodb_models.DynamoDBBackend.transact_write_items = fast_transact_write_items
-    try:
-        yield
-    finally:
-        dynamodb_models.DynamoDBBackend.transact_write_items = original
-
-
 def serve(port: int = DEFAULT_PORT, *, job_modules: tuple[str, ...] | None = None,
           app: str = DEFAULT_APP, log_path: Path = Path(".cronbridge/local/serve.log"),
           out: TextIO | None = None, ticks: int | None = None) -> None:
@@ -155,7 +142,8 @@ def serve(port: int = DEFAULT_PORT, *, job_modules: tuple[str, ...] | None = Non
     server.start()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with local_environment({"AWS_ENDPOINT_URL": endpoint}), _fast_transactions(), \
+        # The server runs in this process, so the simulation's speed-up applies to it too.
+        with local_environment({"AWS_ENDPOINT_URL": endpoint}), moto_speedups(), \
                 log_path.open("a") as log:
             settings = Settings(app=app, table_name=f"{app}-runs",
                                 job_modules=job_modules or Settings().job_modules)
