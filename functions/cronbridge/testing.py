@@ -117,8 +117,8 @@ class LocalAws:
 
         Args:
             job: the job name.
-            slot: any instant (aware datetime, or ISO-8601 text, UTC if no offset); the slot
-                is the schedule's fire time at or before it. Default: the job's next fire
+            slot: any instant (a datetime or ISO-8601 text; UTC when it has no offset); the
+                slot is the schedule's fire time at or before it. Default: the job's next fire
                 time at or after the clock.
             payload: merged over the job's payload; the message is then a backfill command
                 of the slot (``ctx.trigger == "backfill"``), as ``cronbridge backfill``
@@ -136,7 +136,7 @@ class LocalAws:
         from cronbridge.adapters.dynamodb import DynamoRunStore
         from cronbridge.core.messages import command_body, scheduled_event
         from cronbridge.core.runstate import Trigger
-        from cronbridge.core.slots import format_slot, parse_time, snap_to_schedule
+        from cronbridge.core.slots import format_slot, snap_to_schedule
         from cronbridge.local.chaos import Chaos
         from cronbridge.local.embedded import LOCAL_ACCOUNT
         from cronbridge.local.esm import EventSourceMapping
@@ -150,8 +150,7 @@ class LocalAws:
             when = spec.parsed_schedule.next_fire_times(
                 self.clock.now() - timedelta(microseconds=1), 1)[0]
         else:
-            when = snap_to_schedule(spec.parsed_schedule, parse_time(slot) if isinstance(
-                slot, str) else slot.astimezone(timezone.utc))
+            when = snap_to_schedule(spec.parsed_schedule, _instant(slot))
         slot_id = format_slot(when)
         self.setup(when, when + SETUP_WINDOW)
         if when > self.clock.now():
@@ -205,7 +204,19 @@ class _Receipts:
 
 def today() -> datetime:
     """Today 00:00 UTC: where ``cronbridge local`` and these helpers start by default."""
-    return datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    from cronbridge.cli.local_cmd import parse_start
+
+    return parse_start(None)
+
+
+def _instant(value: datetime | str) -> datetime:
+    """``value`` in UTC; a naive datetime or text without an offset is taken as UTC."""
+    from cronbridge.cli.local_cmd import parse_start
+
+    if isinstance(value, str):
+        return parse_start(value)
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(
+        timezone.utc)
 
 
 @contextmanager

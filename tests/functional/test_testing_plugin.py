@@ -45,6 +45,8 @@ def resumable(ctx):
 '''
 
 TESTS = '''
+from datetime import datetime, timezone
+
 import boto3
 
 def test_a_failed_attempt_resumes_from_its_checkpoint(run_job):
@@ -58,12 +60,14 @@ def test_a_failed_attempt_resumes_from_its_checkpoint(run_job):
     assert run_job("resumable").outcome == "duplicate"
 
 def test_a_job_writes_its_own_table_with_a_payload(run_job, cronbridge_aws):
-    run = run_job("count-orders", "2026-11-30T10:47:12Z", payload={"shard": 3})
+    run = run_job("count-orders", "2026-11-30T10:47:12", payload={"shard": 3})
     assert run.slot == "2026-11-30T10:30:00Z"
     assert run.result == {"slot": run.slot, "payload": {"shard": 3}, "trigger": "backfill"}
     items = boto3.client("dynamodb").scan(TableName="orders")["Items"]
     assert items == [{"pk": {"S": "2026-11-30T10:30:00Z"}}]
     assert cronbridge_aws.plan.table_name == "shop-runs"
+    later = run_job("count-orders", datetime(2026, 11, 30, 12, 5, tzinfo=timezone.utc))
+    assert (later.slot, later.result["trigger"]) == ("2026-11-30T12:00:00Z", "schedule")
 
 def test_simulate_accounts_every_slot(simulate):
     sim = simulate("2h")
