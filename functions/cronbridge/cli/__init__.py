@@ -8,7 +8,11 @@ AWS_ENDPOINT_URL); see ``cronbridge.cli.target``.
 
 from __future__ import annotations
 
-import click
+try:
+    import click
+except ModuleNotFoundError:  # the worker's install has no CLI dependencies
+    raise SystemExit("cronbridge: the command needs the cli extra: "
+                     "pip install 'cronbridge[cli]'") from None
 
 from cronbridge.cli.backfill_cmd import backfill_cmd
 from cronbridge.cli.dlq_cmds import dlq_cmd, redrive_cmd

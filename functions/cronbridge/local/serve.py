@@ -37,6 +37,7 @@ from cronbridge.local.embedded import (LOCAL_ACCOUNT, LOCAL_ENV, moto_speedups,
 from cronbridge.local.esm import EventSourceMapping, ObservedWorker
 from cronbridge.local.provision import JobResources, provision
 from cronbridge.local_resources import run_local_resources
+from cronbridge.project import load_project
 from cronbridge.runtime.settings import ENV_APP, ENV_JOB_MODULES, Settings
 from cronbridge.service import Ack, Result
 
@@ -107,10 +108,9 @@ def export_line(endpoint: str, app: str, job_modules: tuple[str, ...]) -> str:
            "AWS_DEFAULT_REGION": LOCAL_ENV["AWS_DEFAULT_REGION"],
            "AWS_ACCESS_KEY_ID": LOCAL_ENV["AWS_ACCESS_KEY_ID"],
            "AWS_SECRET_ACCESS_KEY": LOCAL_ENV["AWS_SECRET_ACCESS_KEY"]}
-    if app != DEFAULT_APP:
-        env[ENV_APP] = app
-    if job_modules != Settings().job_modules:
-        env[ENV_JOB_MODULES] = ",".join(job_modules)
+    # Both, so the commands find the same jobs from any directory.
+    env[ENV_APP] = app
+    env[ENV_JOB_MODULES] = ",".join(job_modules)
     return "export " + " ".join(f"{key}={value}" for key, value in env.items())
 
 
@@ -146,7 +146,7 @@ def serve(port: int = DEFAULT_PORT, *, job_modules: tuple[str, ...] | None = Non
         with local_environment({"AWS_ENDPOINT_URL": endpoint}), moto_speedups(), \
                 log_path.open("a") as log:
             settings = Settings(app=app, table_name=f"{app}-runs",
-                                job_modules=job_modules or Settings().job_modules)
+                                job_modules=job_modules or load_project().job_modules)
             registry = load_job_modules(settings.job_modules)
             plan = build_plan(registry, app=app, job_modules=settings.job_modules)
             resources = provision(plan)
