@@ -145,40 +145,43 @@ def test_a_new_project_tests_simulates_and_synthesizes(user_env):
 
     out = base / "cdk.out"
     run(["python", "app.py"], project / "infra", {**env, "CDK_OUTDIR": str(out)})
-    assert_greeter_can_write_its_table(out)
-    assert_asset_holds(out, "humanize")
+    code = assert_greeter_can_write_its_table(out)
+    assert_asset_holds(out / f"asset.{code['S3Key'].removesuffix('.zip')}")
 
 
-def assert_greeter_can_write_its_table(out: Path) -> None:
+def assert_greeter_can_write_its_table(out: Path) -> dict[str, object]:
+    """The greeter's role may put items into the greetings table, which lives in the parent
+    stack; its ARN reaches the job's nested stack as a parameter. Returns the function's
+    ``Code``."""
     from aws_cdk.assertions import Match, Template
 
-    templates = [json.loads(p.read_text()) for p in out.glob("*.template.json")]
-    parent = next(t for t in templates if any(
-        r.get("Properties", {}).get("TableName") == "shop-greetings"
-        for r in t["Resources"].values()))
+    parent = json.loads((out / "Shop.template.json").read_text())
     table_id = next(k for k, r in parent["Resources"].items()
                     if r.get("Properties", {}).get("TableName") == "shop-greetings")
-    function = next((t, k) for t in templates for k, r in t["Resources"].items()
-                    if r["Type"] == "AWS::Lambda::Function"
-                    and r["Properties"].get("FunctionName") == "shop-greeter")
-    template, function_id = function
-    role = template["Resources"][function_id]["Properties"]["Role"]["Fn::GetAtt"][0]
-    policies = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"
-                and {"Ref": role} in r["Properties"]["Roles"]]
-    writes = [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]
-              if "dynamodb:PutItem" in s["Action"]]
-    # The table lives in the parent stack: its ARN reaches the nested stack as a parameter.
-    assert any(table_id in json.dumps(s["Resource"]) or "Greetings" in json.dumps(s["Resource"])
-               for s in writes), writes
-    Template.from_json(template).has_resource_properties("AWS::Lambda::Function", {
-        "FunctionName": "shop-greeter", "Code": Match.any_value()})
+    templates = [Template.from_json(json.loads(path.read_text()))
+                 for path in out.glob("*.nested.template.json")]
+    template = next(t for t in templates if t.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"FunctionName": "shop-greeter"}}))
+    table_arn = {"Fn::GetAtt": [table_id, "Arn"]}
+    parameter = next(name for nested in parent["Resources"].values()
+                     if nested["Type"] == "AWS::CloudFormation::Stack"
+                     for name, value in nested["Properties"].get("Parameters", {}).items()
+                     if value == table_arn and name in template.to_json()["Parameters"])
+    function = next(iter(template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"FunctionName": "shop-greeter"}}).values()))
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    template.has_resource_properties("AWS::IAM::Policy", {
+        "Roles": [{"Ref": role}],
+        "PolicyDocument": {"Statement": Match.array_with([Match.object_like({
+            "Action": Match.array_with(["dynamodb:PutItem"]), "Effect": "Allow",
+            "Resource": Match.array_with([{"Ref": parameter}])})])}})
+    return function["Properties"]["Code"]
 
 
-def assert_asset_holds(out: Path, package: str) -> None:
-    assets = [p for p in out.glob("asset.*") if (p / "cronbridge").is_dir()]
-    assert assets, sorted(p.name for p in out.iterdir())
-    assert all((p / package / "__init__.py").is_file() for p in assets)
-    assert all((p / "shop" / "jobs.py").is_file() for p in assets)
+def assert_asset_holds(asset: Path) -> None:
+    """The greeter's asset holds the third-party package, the project's and cronbridge."""
+    for path in ("humanize/__init__.py", "shop/jobs.py", "cronbridge/service.py"):
+        assert (asset / path).is_file(), (path, sorted(p.name for p in asset.iterdir()))
 
 
 def test_the_wheel_ships_the_templates_and_the_plugin_but_not_the_demo(user_env):
