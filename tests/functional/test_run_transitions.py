@@ -417,13 +417,36 @@ def test_consecutive_failures_follow_slot_order(harness, moto_clock):
     assert streak == [1, 2, 0, 2, 0]
 
 
+def test_a_dead_slot_redriven_to_success_ends_the_streak(harness, moto_clock):
+    # Issue 11 (5): the ordering condition rejected the same slot, so the streak stayed 1
+    # and the next DEAD slot counted 2, firing the alarm a slot early.
+    fails = {"2026-11-30T02:00:00Z"}
+    h = harness(spec(schedule=EVERY_MINUTE,
+                     func=lambda ctx: (_ for _ in ()).throw(PermanentError())
+                     if ctx.slot in fails else None))
+    h.send(START)
+    h.deliver()
+    assert h.store.get_job(h.job.name).consecutive_failures == 1
+    fails.clear()
+    [letter] = h.dead_letters()
+    h.send(letter["Body"], {k: v["StringValue"] for k, v in letter["MessageAttributes"].items()})
+    assert [r.outcome for r in h.deliver()] == ["succeeded"]
+    job = h.store.get_job(h.job.name)
+    assert (job.last_status, job.consecutive_failures) == ("SUCCEEDED", 0)
+    fails.add("2026-11-30T02:01:00Z")
+    moto_clock.advance(timedelta(minutes=1))
+    h.send(START + timedelta(minutes=1))
+    h.deliver()
+    assert h.store.get_job(h.job.name).consecutive_failures == 1
+
+
 def test_ttl_is_epoch_seconds_and_reads_filter_expired_items(harness, moto_clock):
-    h = harness(spec(retention_days=2))
+    h = harness(spec(retention_days=16))
     h.send(START)
     h.deliver()
     item = h.run_item(SLOT)
-    assert item.expires_at == int(START.timestamp()) + 2 * 86400
-    later = START.timestamp() + 2 * 86400
+    assert item.expires_at == int(START.timestamp()) + 16 * 86400
+    later = START.timestamp() + 16 * 86400
     assert h.store.get_run(h.job.name, SLOT, now=later) is None
     assert list(h.store.runs(h.job.name, now=later)) == []
     assert len(list(h.store.runs(h.job.name, now=later - 1))) == 1

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cronbridge.core.errors import DeadlineExceeded
 from cronbridge.local.clock import SimulatedClock
 from cronbridge.local.provision import JobResources
 from cronbridge.runtime.wiring import ReturnToQueue
@@ -130,9 +131,10 @@ class EventSourceMapping:
         self.invocations += 1
         try:
             response = self.handler(event, context)
-        except SimulatedCrash:
-            # The invocation died: Lambda deletes nothing; every message in the batch comes
-            # back after its visibility timeout.
+        except (SimulatedCrash, DeadlineExceeded):
+            # The invocation died (or outlived its timeout, which Lambda would have killed):
+            # Lambda deletes nothing; every message in the batch comes back after its
+            # visibility timeout.
             self.crashes += 1
             return len(messages)
         failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}

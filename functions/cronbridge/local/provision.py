@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 
 from cronbridge.adapters.dynamodb import TTL_ATTRIBUTE
-from cronbridge.core.plan import DeploymentPlan, JobPlan
+from cronbridge.core.plan import EVENT_MAX_AGE_SECONDS, DeploymentPlan, JobPlan
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def _provision_job(job: JobPlan) -> JobResources:
                                Description=job.description[:512])["RuleArn"]
     events.put_targets(Rule=job.rule_name, Targets=[{
         "Id": "queue", "Arn": queue_arn,
-        "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400},
+        "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": EVENT_MAX_AGE_SECONDS},
         "DeadLetterConfig": {"Arn": dlq_arn}}])
     return JobResources(job, rule_arn, queue_url, queue_arn, dlq_url, dlq_arn)
 
