@@ -31,7 +31,7 @@ def measure(jobs: int, nag: bool) -> dict[str, float | int]:
     from aws_cdk import App, Validations
     from cdk_nag import AwsSolutionsChecks
 
-    from cronbridge_cdk.stack import SYNTHETIC_MODULE, CronbridgeStack
+    from demo_stack import SYNTHETIC_MODULE, CronbridgeStack
 
     with tempfile.TemporaryDirectory() as outdir:
         started = time.perf_counter()

@@ -16,7 +16,7 @@ from aws_cdk import App, Validations  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
 from cronbridge.core.errors import CronbridgeError  # noqa: E402
-from cronbridge_cdk.stack import CronbridgeStack  # noqa: E402
+from demo_stack import CronbridgeStack  # noqa: E402
 
 app = App()
 try:

@@ -7,7 +7,7 @@ import pytest
 # infra_support first: it puts functions/ and infra/ on sys.path when pytest's
 # pythonpath setting is not in effect.
 from infra_support import ALARM_EMAIL, Synthesized, synthesize  # noqa: I001
-from cronbridge_cdk.asset import LambdaAsset, build_lambda_asset
+from cronbridge.cdk.asset import LambdaAsset, build_lambda_asset
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ from aws_cdk import App, NestedStack, Validations  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
-from cronbridge_cdk.stack import CronbridgeStack  # noqa: E402
+from demo_stack import CronbridgeStack  # noqa: E402
 
 ALARM_EMAIL = "ops@example.com"
 

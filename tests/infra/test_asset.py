@@ -9,7 +9,7 @@ import tomllib
 
 import pytest
 
-from cronbridge_cdk.asset import (
+from cronbridge.cdk.asset import (
     LAMBDA_PYTHON_VERSION,
     LambdaAsset,
     build_lambda_asset,

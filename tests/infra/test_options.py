@@ -11,9 +11,9 @@ from aws_cdk.assertions import Match, Template
 
 from cronbridge.core.errors import PlanError
 from cronbridge.core.jobs import JobRegistry, JobSpec
-from cronbridge_cdk.asset import LambdaAsset
-from cronbridge_cdk.scheduled_jobs import ScheduledJobs
-from cronbridge_cdk.stack import CronbridgeStack
+from cronbridge.cdk.asset import LambdaAsset
+from cronbridge.cdk.scheduled_jobs import ScheduledJobs
+from demo_stack import CronbridgeStack
 
 
 def _noop(ctx) -> None:

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from cronbridge_cdk.dashboard import JOBS_PER_DASHBOARD
+from cronbridge.cdk.dashboard import JOBS_PER_DASHBOARD
 from infra_support import Synthesized, synthesize
 
 SYNTHETIC = 120

@@ -10,10 +10,10 @@ from aws_cdk.assertions import Match
 from cronbridge.core import metrics
 from cronbridge.core.plan import DLQ_RETENTION_SECONDS, JobPlan
 from cronbridge.runtime import settings
-from cronbridge_cdk.asset import LAMBDA_PYTHON_VERSION
-from cronbridge_cdk.alarms import alarm_kinds, default_missed_slot_grace_seconds
-from cronbridge_cdk.names import ALARM_KINDS
-from cronbridge_cdk.scheduled_jobs import HANDLER, TABLE_ACTIONS, job_bucket
+from cronbridge.cdk.asset import LAMBDA_PYTHON_VERSION
+from cronbridge.cdk.alarms import alarm_kinds, default_missed_slot_grace_seconds
+from cronbridge.cdk.names import ALARM_KINDS
+from cronbridge.cdk.scheduled_jobs import HANDLER, TABLE_ACTIONS, job_bucket
 from infra_support import ALARM_EMAIL, Synthesized
 
 DEMO_JOBS = ["log-purge", "daily-aggregation", "cache-refresh", "email-outbox", "health-report"]

@@ -31,8 +31,8 @@ import cronbridge_synthetic
 from cronbridge.core.errors import PlanError
 from cronbridge.core.jobs import JobRegistry, load_job_modules
 from cronbridge.core.plan import DEFAULT_APP, DEFAULT_MAX_RECEIVE_COUNT
-from cronbridge_cdk.alarms import DEFAULT_DURATION_ALARM_SECONDS, AlarmTopic
-from cronbridge_cdk.scheduled_jobs import DEFAULT_JOB_STACKS, ScheduledJobs
+from cronbridge.cdk.alarms import DEFAULT_DURATION_ALARM_SECONDS, AlarmTopic
+from cronbridge.cdk.scheduled_jobs import DEFAULT_JOB_STACKS, ScheduledJobs
 
 CONTEXT_PREFIX = "cronbridge:"
 SYNTHETIC_MODULE = cronbridge_synthetic.__name__

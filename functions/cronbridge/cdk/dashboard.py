@@ -15,8 +15,8 @@ from constructs import Construct
 
 from cronbridge.core import metrics
 from cronbridge.core.plan import JobPlan
-from cronbridge_cdk.alarms import dlq_depth_metric, job_metric
-from cronbridge_cdk.names import alarm_name
+from cronbridge.cdk.alarms import dlq_depth_metric, job_metric
+from cronbridge.cdk.names import alarm_name
 
 JOBS_PER_DASHBOARD = 50  # 5 widgets a row: 250 widgets, 450 metrics per dashboard
 ROW_HEIGHT = 6

@@ -20,7 +20,7 @@ from constructs import Construct
 from cronbridge.core import metrics
 from cronbridge.core.plan import DeploymentPlan, JobPlan
 from cronbridge.core.schedule import longest_gap, parse_schedule
-from cronbridge_cdk.names import ALARM_KINDS, MISSED_SLOT, alarm_name
+from cronbridge.cdk.names import ALARM_KINDS, MISSED_SLOT, alarm_name
 
 DEFAULT_DURATION_ALARM_SECONDS = 300
 CONSECUTIVE_FAILURES_THRESHOLD = 3

@@ -53,15 +53,15 @@ from cronbridge.core.plan import (
     build_plan,
 )
 from cronbridge.runtime import settings
-from cronbridge_cdk.alarms import (
+from cronbridge.cdk.alarms import (
     DEFAULT_DURATION_ALARM_SECONDS,
     alarm_kinds,
     job_alarms,
     missed_slot_window,
 )
-from cronbridge_cdk.asset import LAMBDA_PYTHON_VERSION, LambdaAsset, build_lambda_asset
-from cronbridge_cdk.dashboard import JOBS_PER_DASHBOARD, build_dashboard
-from cronbridge_cdk.names import check_names, dashboard_name
+from cronbridge.cdk.asset import LAMBDA_PYTHON_VERSION, LambdaAsset, build_lambda_asset
+from cronbridge.cdk.dashboard import JOBS_PER_DASHBOARD, build_dashboard
+from cronbridge.cdk.names import check_names, dashboard_name
 
 HANDLER = "cronbridge.runtime.handler.lambda_handler"
 RUNTIME = lambda_.Runtime(f"python{LAMBDA_PYTHON_VERSION}", lambda_.RuntimeFamily.PYTHON)
@@ -113,6 +113,8 @@ class ScheduledJobs(Construct):
         plan: the :class:`~cronbridge.core.plan.DeploymentPlan` deployed.
         table: the run table.
         job_stacks: nested stack of each job, by job name.
+        jobs: each job's :class:`ScheduledJob` (rule, queues, function, role, alarms), by
+            job name; :meth:`function` is the short way to a job's function.
         dashboards: the dashboards, in order.
         missed_slot_windows: each job's missed-slot alarm period, ``None`` for a job
             without that alarm (disabled, no fire time within a year, or a window over the
@@ -179,6 +181,7 @@ class ScheduledJobs(Construct):
         )
 
         self.job_stacks: dict[str, NestedStack] = {}
+        self.jobs: dict[str, ScheduledJob] = {}
         buckets: dict[int, list[JobPlan]] = {}
         for job in plan.jobs:
             buckets.setdefault(job_bucket(job.job, job_stacks), []).append(job)
@@ -190,7 +193,7 @@ class ScheduledJobs(Construct):
             # S3 object, uploaded once.
             code = lambda_.Code.from_asset(str(asset.path), asset_hash=asset.asset_hash)
             for job in bucket_jobs:
-                ScheduledJob(stack, job.job, plan=plan, job=job, code=code,
+                self.jobs[job.job] = ScheduledJob(stack, job.job, plan=plan, job=job, code=code,
                              alarm_topic=alarm_topic,
                              duration_alarm_seconds=overrides.get(job.job,
                                                                   duration_alarm_seconds),
@@ -210,6 +213,19 @@ class ScheduledJobs(Construct):
                 name=dashboard_name(plan.app, index, len(dashboard_chunks)), jobs=chunk,
                 alarm_kinds={job.job: alarm_kinds(self.missed_slot_windows[job.job])
                              for job in chunk}))
+
+    def function(self, job: str) -> lambda_.Function:
+        """Job ``job``'s worker function: an ``IGrantable``, so its permissions are granted
+        the CDK way, e.g. ``table.grant_read_write_data(jobs.function("write-row"))``.
+
+        Raises:
+            KeyError: no job of that name is deployed here (the message lists the jobs).
+        """
+        try:
+            return self.jobs[job].function
+        except KeyError:
+            raise KeyError(f"no job {job!r} in this ScheduledJobs; jobs: "
+                           f"{', '.join(sorted(self.jobs))}") from None
 
 
 class ScheduledJob(Construct):
