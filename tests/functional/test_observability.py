@@ -21,6 +21,7 @@ SECRET = "s3cr3t-payload-value"
 def fails_on_odd_minutes(ctx):
     if ctx.scheduled_time.minute % 2:
         raise ConnectionError("upstream timeout")
+    ctx.logger.append_keys(customer_id=f"c-{ctx.slot}")   # job code's own key
     ctx.logger.info("working")
     return {"rows": 3}
 
@@ -75,6 +76,8 @@ def test_each_record_logs_its_own_keys_and_nothing_from_the_previous_one(lambda_
     assert (failed["slot"], failed["status"], failed["error_type"]) == (
         "2026-11-30T02:01:00Z", "FAILED", "ConnectionError")
     assert "duration_ms" not in failed                 # bound by the first record only
+    # Issue 11 (6): a key the job appended leaked into the next record's logs.
+    assert working["customer_id"] == "c-2026-11-30T02:00:00Z" and "customer_id" not in failed
     for record in (done, failed, working):
         assert record["request_id"] == record["function_request_id"]
         assert record["message_id"]

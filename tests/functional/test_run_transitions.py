@@ -532,3 +532,38 @@ def test_a_message_without_a_usable_job_or_slot_is_dead_lettered_with_the_reason
     assert letter["Body"] == body
     assert letter["MessageAttributes"][ATTR_ERROR_TYPE]["StringValue"] == "BadMessageError"
     assert letter["MessageAttributes"][ATTR_ERROR_MESSAGE]["StringValue"]
+
+
+def test_a_local_invocation_past_its_timeout_is_a_timed_out_attempt_then_retried(harness,
+                                                                                moto_clock):
+    # Issue 11 (7): local mode recorded a job with timeout=3 that ran 8 s SUCCEEDED, where
+    # Lambda kills it every time.
+    from cronbridge.adapters.sqs import plain_attributes
+    from cronbridge.local.esm import EventSourceMapping
+    from cronbridge.service import Ack, Message
+
+    def slow(ctx):
+        if ctx.attempt == 1:
+            moto_clock.advance(timedelta(seconds=8))
+        return "done"
+
+    h = harness(spec(func=slow, timeout_seconds=3))
+
+    def handler(event, context):
+        results = [(record["messageId"], h.service.handle(
+            Message(record["messageId"], record["body"], record["receiptHandle"],
+                    plain_attributes(record["messageAttributes"])),
+            remaining_ms=context.get_remaining_time_in_millis))
+            for record in event["Records"]]
+        return {"batchItemFailures": [{"itemIdentifier": message_id}
+                                      for message_id, result in results
+                                      if result.ack is Ack.RETURN]}
+
+    mapping = EventSourceMapping(h.sqs, h.res, handler, moto_clock)
+    h.send(START)
+    mapping.poll()
+    assert (mapping.crashes, h.run_item(SLOT).status) == (1, "RUNNING")   # killed, unwritten
+    moto_clock.advance(timedelta(seconds=h.plan.jobs[0].visibility_timeout_seconds + 1))
+    mapping.poll()
+    item = h.run_item(SLOT)
+    assert (item.status, outcomes(item)) == ("SUCCEEDED", [(1, "TIMED_OUT"), (2, "SUCCEEDED")])

@@ -43,7 +43,7 @@ from cronbridge.core.plan import build_plan
 from cronbridge.core.runstate import Status, Trigger
 from cronbridge.service import (ATTR_ERROR_TYPE, CLOCK_SKEW, RETENTION_PASSED, Ack, Message,
                                 SlotService, redrive_attributes)
-from run_harness import MutableClock, RecordingTelemetry
+from run_harness import ModelQueue, MutableClock, RecordingTelemetry
 
 START = datetime(2026, 11, 30, 2, 0, tzinfo=timezone.utc)
 SLOTS = [START + timedelta(minutes=i) for i in range(4)]
@@ -151,54 +151,6 @@ def _strike(fault: Fault) -> None:
     raise Crash()
 
 
-# -- the queue ------------------------------------------------------------------------------
-
-class Queue:
-    """One SQS queue and its DLQ: visibility, receive counts, ``maxReceiveCount`` (the
-    message moves as it is, with no cronbridge attributes) and retention from the first
-    enqueue (SQS keeps a dead letter's original enqueue time)."""
-
-    def __init__(self, clock: MutableClock, visibility: int, max_receive_count: int,
-                 retention: int, dlq_retention: int) -> None:
-        self.clock = clock
-        self.visibility = visibility
-        self.max_receive_count = max_receive_count
-        self.retention, self.dlq_retention = retention, dlq_retention
-        self.messages: dict[str, dict[str, Any]] = {}
-        self.dlq: list[dict[str, Any]] = []
-        self._ids = itertools.count(1)
-
-    def now(self) -> float:
-        return self.clock.now().timestamp()
-
-    def send(self, body: str, attributes: dict[str, str] | None = None,
-             enqueued: float | None = None) -> None:
-        self.messages[f"m{next(self._ids)}"] = {
-            "body": body, "attrs": dict(attributes or {}), "visible_at": self.now(),
-            "receives": 0, "enqueued": self.now() if enqueued is None else enqueued,
-            "crashed": False}
-
-    def visible(self) -> list[str]:
-        return [mid for mid, msg in self.messages.items() if msg["visible_at"] <= self.now()]
-
-    def change_visibility(self, receipt_handle: str, seconds: int) -> None:
-        self.messages[receipt_handle]["visible_at"] = self.now() + seconds
-
-    def send_to_dlq(self, body: str, attributes: Any) -> None:
-        self.dlq.append({"body": body, "attrs": dict(attributes), "enqueued": self.now(),
-                         "crashed": False})
-
-    def expire(self) -> list[str]:
-        """Drop what outlived its retention; returns the dropped bodies."""
-        now = self.now()
-        dropped = [m["body"] for m in self.messages.values() if now - m["enqueued"] >= self.retention]
-        dropped += [m["body"] for m in self.dlq if now - m["enqueued"] >= self.dlq_retention]
-        self.messages = {mid: m for mid, m in self.messages.items()
-                         if now - m["enqueued"] < self.retention}
-        self.dlq = [letter for letter in self.dlq if now - letter["enqueued"] < self.dlq_retention]
-        return dropped
-
-
 # -- the machine ----------------------------------------------------------------------------
 
 class RunContract(RuleBasedStateMachine):
@@ -242,7 +194,7 @@ class RunContract(RuleBasedStateMachine):
         plan = build_plan(self.registry, app="m")
         job_plan = plan.jobs[0]
         self.rule_arn = f"arn:aws:events:us-east-1:123456789012:rule/{job_plan.rule_name}"
-        self.queue = Queue(self.clock, job_plan.visibility_timeout_seconds,
+        self.queue = ModelQueue(self.clock, job_plan.visibility_timeout_seconds,
                            job_plan.max_receive_count, job_plan.queue_retention_seconds,
                            job_plan.dlq_retention_seconds)
         self.service = SlotService(

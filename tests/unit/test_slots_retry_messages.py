@@ -70,6 +70,9 @@ def test_a_rate_slot_snaps_to_the_minute():
     ({"cronbridge": 1, "job": "every5", "trigger": "backfill", "slot": "1969-12-31T23:55:00Z"},
      "outside the years"),
     ("[" * 100_000, "nested too deeply"),
+    # Found by the fuzz test: a backfill carrying a manual slot skipped the id check.
+    ({"cronbridge": 1, "job": "nightly", "trigger": "backfill", "slot": "manual:a\tb"},
+     "must be a scheduled time"),
     ({"cronbridge": True, "job": "nightly", "trigger": "manual", "slot": "manual:1"},
      "neither"),
     ({"cronbridge": 1, "job": "nightly", "trigger": "manual", "slot": "manual:1",

@@ -118,6 +118,8 @@ def _parse_command(message: dict[str, Any], get_job: Callable[[str], JobSpec]) -
     if trigger == Trigger.MANUAL.value:
         check_manual_slot(slot)
     scheduled = slot_time(slot)
+    if trigger == Trigger.BACKFILL.value and scheduled is None:
+        raise BadMessageError(f"a backfill slot must be a scheduled time, got {slot[:80]!r}")
     if scheduled is not None:
         # A backfilled slot must be one the schedule really has, so it keys the same run.
         snapped = snap_to_schedule(spec.parsed_schedule, scheduled)
