@@ -109,7 +109,8 @@ class ModelQueue:
     def expire(self) -> list[str]:
         """Drop what outlived its retention; returns the dropped bodies."""
         now = self.now()
-        dropped = [m["body"] for m in self.messages.values() if now - m["enqueued"] >= self.retention]
+        dropped = [m["body"] for m in self.messages.values()
+                   if now - m["enqueued"] >= self.retention]
         dropped += [m["body"] for m in self.dlq if now - m["enqueued"] >= self.dlq_retention]
         self.messages = {mid: m for mid, m in self.messages.items()
                          if now - m["enqueued"] < self.retention}

@@ -31,7 +31,8 @@ from run_harness import START, ModelQueue, MutableClock, RecordingTelemetry
 
 RECORDS = 2400
 SEED = 11
-SLOT_KEY = re.compile(r"(19[7-9]\d|2[01]\d\d)-\d\d-\d\dT\d\d:\d\d:00Z|manual:[A-Za-z0-9._:@+=-]{1,128}")
+SLOT_KEY = re.compile(r"(19[7-9]\d|2[01]\d\d)-\d\d-\d\dT\d\d:\d\d:00Z"
+                      r"|manual:[A-Za-z0-9._:@+=-]{1,128}")
 ODD_TEXT = ["", " ", "\u0000", "\ud83d\ude00", "\u202e", "null", "0", "-1", "1e309", "NaN",
             "\u00e9\u0301", "x" * 2000, "../../etc/passwd", "${jndi:x}", "\\u0000", "Z"]
 ODD_TIMES = ["2026-11-30T02:00:00Z", "2026-11-30T01:59:59.999999Z", "2026-11-30T07:00:00Z",
@@ -74,7 +75,8 @@ def odd_value(rng: random.Random, depth: int = 0) -> Any:
     if pick == 4:
         return rng.choice(ODD_TIMES)
     if pick == 5:
-        return "manual:" + "".join(rng.choice("ab \t\u00e9:/#-_") for _ in range(rng.randrange(300)))
+        return "manual:" + "".join(rng.choice("ab \t\u00e9:/#-_")
+                                   for _ in range(rng.randrange(300)))
     return rng.choice(["hourly", "every5", "nope", "manual", "backfill", "redrive", 1])
 
 
@@ -93,7 +95,9 @@ def record(rng: random.Random, rules: dict[str, str]) -> str:
         return json.dumps(odd_value(rng))
     if kind == 2:
         depth = rng.choice([50, 900, 5000, 100_000])
-        return "[" * depth + "]" * depth if rng.random() < 0.5 else '{"a":' * depth + "1" + "}" * depth
+        if rng.random() < 0.5:
+            return "[" * depth + "]" * depth
+        return '{"a":' * depth + "1" + "}" * depth
     if kind == 3:
         return json.dumps({**event, "detail": {"blob": "x" * rng.randrange(100_000, 200_000)}})
     if kind in (4, 5):

@@ -377,7 +377,8 @@ class RunContract(RuleBasedStateMachine):
         records = self.backend.records(self.job)
         for slot in self.sent:
             run = records.get(slot)
-            if run is None or slot in self.dropped and run["status"] in ("FAILED", "RUNNING", "DEAD"):
+            if run is None or (slot in self.dropped
+                               and run["status"] in ("FAILED", "RUNNING", "DEAD")):
                 # Expired by TTL, or never recorded because every copy was refused (past
                 # retention), or its copies outlived SQS's retention while the workers
                 # were stopped (beyond the contract: SQS deleted the slot's only message).
@@ -442,3 +443,20 @@ def test_a_slot_dead_lettered_by_sqs_after_its_dead_write_is_recovered_by_redriv
         machine.teardown()                                # redrives it, recovering the token
         assert machine.backend.records(machine.job)[slot]["status"] == "SUCCEEDED"
         assert machine.ledger[slot] == 1
+
+
+def test_a_retry_blocked_by_another_slots_crashed_run_waits_instead_of_dead_lettering():
+    # Found by the earlier property test: slot 0's retry, blocked by slot 1's crashed run,
+    # looped skip/claim until maxReceiveCount dead-lettered it with its run still FAILED.
+    machine = RunContract()
+    machine.setup(overlap="skip", deadline=None)
+    machine.fire(0, 0)
+    machine.fire(1, 0)
+    machine.deliver(0, "fail", None)
+    machine.tick(30)
+    machine.deliver(1, "crash", None)
+    for _ in range(12):
+        machine.tick(30)
+        machine.deliver(0, "ok", None)
+        machine.a_dead_letter_without_a_reason_follows_a_crash_on_the_last_receive()
+    machine.teardown()

@@ -67,7 +67,8 @@ def _provision_job(job: JobPlan) -> JobResources:
                                Description=job.description[:512])["RuleArn"]
     events.put_targets(Rule=job.rule_name, Targets=[{
         "Id": "queue", "Arn": queue_arn,
-        "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": EVENT_MAX_AGE_SECONDS},
+        "RetryPolicy": {"MaximumRetryAttempts": 185,
+                        "MaximumEventAgeInSeconds": EVENT_MAX_AGE_SECONDS},
         "DeadLetterConfig": {"Arn": dlq_arn}}])
     return JobResources(job, rule_arn, queue_url, queue_arn, dlq_url, dlq_arn)
 
