@@ -28,7 +28,7 @@ from cronbridge.core.messages import parse_body
 from cronbridge.core.plan import JobPlan
 from cronbridge.core.runstate import Status
 from cronbridge.service import (ATTR_ATTEMPTS, ATTR_ERROR_MESSAGE, ATTR_ERROR_TYPE, ATTR_JOB,
-                                ATTR_SLOT, redrive_attributes)
+                                ATTR_SLOT, RETENTION_PASSED, redrive_attributes)
 
 # What EventBridge puts on an event it could not deliver to the queue.
 EVENTBRIDGE_ERROR_CODE = "ERROR_CODE"
@@ -123,6 +123,9 @@ class _Decider:
             return None
         if row["error_type"] == BadMessageError.__name__:
             return "malformed message: it would come straight back (--force moves it)"
+        if row["error_type"] == RETENTION_PASSED:
+            return ("past the job's retention: the worker refuses it, its run record may have "
+                    "expired (--force moves it)")
         slot = row["slot"]
         if slot is None:
             return None

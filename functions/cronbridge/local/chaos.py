@@ -119,10 +119,12 @@ class Accounting:
     skips_unconfirmed: int = 0
     dead_not_redrivable: int = 0
     stuck_running: int = 0
+    executed_nothing: bool = False
 
 
-def account(runs: list[RunRecord], dead_tokens: set[tuple[str, str, str]], ledger: Ledger,
-            specs: dict[str, JobSpec], lease_seconds: dict[str, int]) -> Accounting:
+def account(expected: set[tuple[str, str]], runs: list[RunRecord],
+            dead_tokens: set[tuple[str, str, str]], ledger: Ledger, specs: dict[str, JobSpec],
+            lease_seconds: dict[str, int]) -> Accounting:
     """Check the run table against evidence kept outside it.
 
     A slot is accounted for when it is SUCCEEDED and the ledger saw its body succeed; DEAD,
@@ -130,13 +132,15 @@ def account(runs: list[RunRecord], dead_tokens: set[tuple[str, str, str]], ledge
     it); or SKIPPED, never run, for a reason the ledger or the schedule confirms: ``overlap``
     if the job skips overlaps and another of its slots was claimed within a lease before
     the skip, ``late`` if the skip came past the job's starting deadline, ``paused`` if an
-    operator paused the job.
+    operator paused the job. A run in which slots were expected but no job body executed
+    proves nothing, whatever the table says (``executed_nothing``).
 
     Args:
+        expected: ``(job, slot)`` of every slot the schedules fired.
         dead_tokens: ``(job, slot, dead token)`` of every dead letter.
         lease_seconds: per job.
     """
-    result = Accounting()
+    result = Accounting(executed_nothing=bool(expected) and not ledger.executions)
     succeeded = ledger.successes()
     for run in runs:
         key = (run.job, run.slot)

@@ -267,7 +267,7 @@ def _summarise(plan: DeploymentPlan, resources: dict[str, JobResources],
             summary.skipped += run.status == Status.SKIPPED.value
             summary.dead += run.status == Status.DEAD.value
         sim.jobs[name] = summary
-    checked = account(records, dead_tokens, ledger, {spec.name: spec for spec in registry},
+    checked = account(expected, records, dead_tokens, ledger, {spec.name: spec for spec in registry},
                       {j.job: j.lease_seconds for j in plan.jobs})
     sim.slots_expected = len(expected)
     sim.slots_accounted = len(expected & checked.accounted)
@@ -277,7 +277,6 @@ def _summarise(plan: DeploymentPlan, resources: dict[str, JobResources],
         "stuck_running": checked.stuck_running,
         "skips_unconfirmed": checked.skips_unconfirmed,
         "dead_not_redrivable": checked.dead_not_redrivable,
-        # A run that executed nothing proves nothing, whatever the table says.
-        "executed_nothing": int(bool(expected) and not ledger.executions),
+        "executed_nothing": int(checked.executed_nothing),
     }
     return sim
