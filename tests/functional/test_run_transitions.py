@@ -567,3 +567,18 @@ def test_a_local_invocation_past_its_timeout_is_a_timed_out_attempt_then_retried
     mapping.poll()
     item = h.run_item(SLOT)
     assert (item.status, outcomes(item)) == ("SUCCEEDED", [(1, "TIMED_OUT"), (2, "SUCCEEDED")])
+
+
+def test_a_bad_body_as_large_as_the_queue_takes_is_dead_lettered_with_its_reason(harness):
+    # Found for issue 11: with the DLQ no larger than its queue, a body at the size limit
+    # plus the error attributes could not be sent to the DLQ; it failed on every receive and
+    # reached the DLQ through maxReceiveCount with no reason.
+    h = harness(spec())
+    body = '{"x": "' + "y" * (h.plan.jobs[0].queue_max_message_bytes - 9) + '"}'
+    assert len(body) == h.plan.jobs[0].queue_max_message_bytes
+    h.send(body)
+    [result] = h.deliver()
+    assert result.outcome == "bad_message"
+    [letter] = h.dead_letters()
+    assert letter["MessageAttributes"][ATTR_ERROR_TYPE]["StringValue"] == "BadMessageError"
+    assert len(letter["Body"]) == len(body)

@@ -33,6 +33,13 @@ DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS maximum; longer than the source qu
 # this long after its slot.
 EVENT_MAX_AGE_SECONDS = 24 * 3600
 DAY_SECONDS = 86400
+# A job queue takes what EventBridge can send (256 KB events); its DLQ takes SQS's maximum,
+# so every message the queue accepted still fits with cronbridge's error attributes (a few
+# KB) when the worker dead-letters it. Were both the same size, a body at the limit could
+# not be dead-lettered with its reason and would reach the DLQ only by maxReceiveCount.
+QUEUE_MAX_MESSAGE_BYTES = 256 * 1024
+DLQ_MAX_MESSAGE_BYTES = 1024 * 1024
+DLQ_ATTRIBUTE_HEADROOM_BYTES = 16 * 1024
 DEFAULT_APP = "cronbridge"
 # (pattern, max length) per resource name, from each service's API reference (CreateTable,
 # PutRule, CreateQueue, CreateFunction).
@@ -79,6 +86,8 @@ class JobPlan:
     settle_seconds: int
     queue_retention_seconds: int
     dlq_retention_seconds: int
+    queue_max_message_bytes: int
+    dlq_max_message_bytes: int
     memory_mb: int
     batch_size: int
     max_concurrency: int
@@ -152,6 +161,8 @@ def plan_job(spec: JobSpec, app: str = DEFAULT_APP,
         settle_seconds=settle,
         queue_retention_seconds=QUEUE_RETENTION_SECONDS,
         dlq_retention_seconds=DLQ_RETENTION_SECONDS,
+        queue_max_message_bytes=QUEUE_MAX_MESSAGE_BYTES,
+        dlq_max_message_bytes=DLQ_MAX_MESSAGE_BYTES,
         memory_mb=spec.memory_mb,
         batch_size=spec.batch_size,
         max_concurrency=spec.max_concurrency,
@@ -200,6 +211,11 @@ def check_job_plan(job_plan: JobPlan, app: str = DEFAULT_APP) -> None:
                         f"{MIN_MAX_RECEIVE_COUNT}; throttled batches would be dead-lettered")
     if job_plan.dlq_retention_seconds <= job_plan.queue_retention_seconds:
         raise PlanError(f"job {name!r}: the DLQ must keep messages longer than its queue")
+    if (job_plan.dlq_max_message_bytes
+            < job_plan.queue_max_message_bytes + DLQ_ATTRIBUTE_HEADROOM_BYTES):
+        raise PlanError(f"job {name!r}: the DLQ's maximum message size must exceed the queue's "
+                        f"by {DLQ_ATTRIBUTE_HEADROOM_BYTES} bytes, so a dead letter fits with "
+                        "its error attributes")
     copy_life = longest_message_life(job_plan)
     if job_plan.retention_days * DAY_SECONDS <= copy_life:
         raise PlanError(

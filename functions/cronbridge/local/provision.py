@@ -53,11 +53,13 @@ def _provision_job(job: JobPlan) -> JobResources:
     events = boto3.client("events")
     dlq_url = sqs.create_queue(QueueName=job.dlq_name, Attributes={
         "MessageRetentionPeriod": str(job.dlq_retention_seconds),
+        "MaximumMessageSize": str(job.dlq_max_message_bytes),
         "SqsManagedSseEnabled": "true"})["QueueUrl"]
     dlq_arn = _arn(sqs, dlq_url)
     queue_url = sqs.create_queue(QueueName=job.queue_name, Attributes={
         "VisibilityTimeout": str(job.visibility_timeout_seconds),
         "MessageRetentionPeriod": str(job.queue_retention_seconds),
+        "MaximumMessageSize": str(job.queue_max_message_bytes),
         "SqsManagedSseEnabled": "true",
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
                                      "maxReceiveCount": job.max_receive_count})})["QueueUrl"]
