@@ -23,9 +23,24 @@ from cronbridge.core.plan import DeploymentPlan
 from cronbridge.core.ports import Clock, MessageActions, RunStore, Telemetry
 from cronbridge.core.results import record_result
 from cronbridge.core.retry import backoff_seconds
-from cronbridge.core.runstate import (Claim, Conflict, ConflictContext, Duplicate, Expect,
-                                      Finish, ForwardToDlq, Owned, Retry, ReturnLater, Skip,
-                                      SkipReason, SkipSlot, Status, Trigger, decide_conflict)
+from cronbridge.core.runstate import (
+    Claim,
+    Conflict,
+    ConflictContext,
+    Duplicate,
+    Expect,
+    Finish,
+    ForwardToDlq,
+    Owned,
+    Retry,
+    ReturnLater,
+    Skip,
+    SkipReason,
+    SkipSlot,
+    Status,
+    Trigger,
+    decide_conflict,
+)
 
 # Message attributes put on a dead letter (SQS keeps them through a redrive, which is how a
 # redriven message proves it is one: a late duplicate of the slot does not carry the token).

@@ -6,16 +6,21 @@ import json
 from datetime import timedelta
 
 import pytest
+from run_harness import START, spec
 
+from cronbridge.cli.jobs_cmds import run_dict
 from cronbridge.core import metrics as m
 from cronbridge.core.errors import LeaseLostError, PermanentError, StoreBusyError
-from cronbridge.cli.jobs_cmds import run_dict
 from cronbridge.core.messages import command_body
 from cronbridge.core.results import RESULT_LIMIT_BYTES
 from cronbridge.core.runstate import Claim, Expect, Finish, Status, Trigger
-from cronbridge.service import (ATTR_DEAD_TOKEN, ATTR_ERROR_MESSAGE, ATTR_ERROR_TYPE, ATTR_SLOT,
-                                STORE_BUSY_RETRY_SECONDS)
-from run_harness import START, spec
+from cronbridge.service import (
+    ATTR_DEAD_TOKEN,
+    ATTR_ERROR_MESSAGE,
+    ATTR_ERROR_TYPE,
+    ATTR_SLOT,
+    STORE_BUSY_RETRY_SECONDS,
+)
 
 SLOT = "2026-11-30T02:00:00Z"
 EVERY_MINUTE = "cron(* * * * ? *)"

@@ -8,11 +8,11 @@ import re
 import pytest
 from aws_cdk import App, Stack
 
+from cronbridge.cdk.asset import LambdaAsset
+from cronbridge.cdk.scheduled_jobs import ScheduledJobs
 from cronbridge.core.errors import JobDefinitionError, PlanError
 from cronbridge.core.jobs import JobRegistry, JobSpec
 from cronbridge.core.plan import build_plan, check_job_plan
-from cronbridge.cdk.asset import LambdaAsset
-from cronbridge.cdk.scheduled_jobs import ScheduledJobs
 
 
 def _noop(ctx) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import boto3
 import pytest
+from infra_support import Synthesized, synthesize
 from moto import mock_aws
 
 import cronbridge_examples  # noqa: F401  (registers the jobs)
@@ -29,7 +30,6 @@ from cronbridge.runtime import settings
 from cronbridge_examples import aws
 from cronbridge_examples.resources import ENV_BUCKET, ENV_CONFIG_PARAM, ENV_SENDER, ENV_TABLE
 from cronbridge_examples.seed import seed_demo
-from infra_support import Synthesized, synthesize
 
 PARTITION, REGION, ACCOUNT = "aws", "us-east-1", "123456789012"
 DEMO_ENV = (ENV_BUCKET, ENV_TABLE, ENV_CONFIG_PARAM, ENV_SENDER)
