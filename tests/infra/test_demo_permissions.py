@@ -19,6 +19,7 @@ from typing import Any
 
 import boto3
 import pytest
+from infra_support import Synthesized, synthesize
 from moto import mock_aws
 
 import cronbridge_examples  # noqa: F401  (registers the jobs)
@@ -29,7 +30,6 @@ from cronbridge.runtime import settings
 from cronbridge_examples import aws
 from cronbridge_examples.resources import ENV_BUCKET, ENV_CONFIG_PARAM, ENV_SENDER, ENV_TABLE
 from cronbridge_examples.seed import seed_demo
-from infra_support import Synthesized
 
 PARTITION, REGION, ACCOUNT = "aws", "us-east-1", "123456789012"
 DEMO_ENV = (ENV_BUCKET, ENV_TABLE, ENV_CONFIG_PARAM, ENV_SENDER)
@@ -311,3 +311,13 @@ def test_every_demo_function_gets_the_demo_resource_names(roles) -> None:
     assert names == ["cronbridge-demo-data", "/cronbridge/demo/config",
                      "noreply@cronbridge.example"]
 
+
+
+def test_an_app_without_the_demo_jobs_gets_no_demo_resources(tmp_path) -> None:
+    app = synthesize(tmp_path, {"cronbridge:job_modules": "cronbridge_synthetic",
+                                "cronbridge:synthetic_jobs": "2"}, nag=False)
+    assert app.stack.demo_data is None
+    template = app.template()
+    for resource_type in ("AWS::S3::Bucket", "AWS::SSM::Parameter", "AWS::SES::EmailIdentity"):
+        template.resource_count_is(resource_type, 0)
+    template.resource_count_is("AWS::DynamoDB::Table", 1)  # the run table

@@ -7,15 +7,15 @@ import json
 import pytest
 from aws_cdk import CfnElement
 from aws_cdk.assertions import Match
+from infra_support import ALARM_EMAIL, Synthesized
 
+from cronbridge.cdk.alarms import alarm_kinds, default_missed_slot_grace_seconds
+from cronbridge.cdk.asset import DEFAULT_PYTHON_VERSION
+from cronbridge.cdk.names import ALARM_KINDS
+from cronbridge.cdk.scheduled_jobs import HANDLER, TABLE_ACTIONS, job_bucket
 from cronbridge.core import metrics
 from cronbridge.core.plan import DLQ_RETENTION_SECONDS, JobPlan
 from cronbridge.runtime import settings
-from cronbridge.cdk.asset import DEFAULT_PYTHON_VERSION
-from cronbridge.cdk.alarms import alarm_kinds, default_missed_slot_grace_seconds
-from cronbridge.cdk.names import ALARM_KINDS
-from cronbridge.cdk.scheduled_jobs import HANDLER, TABLE_ACTIONS, job_bucket
-from infra_support import ALARM_EMAIL, Synthesized
 
 DEMO_JOBS = ["log-purge", "daily-aggregation", "cache-refresh", "email-outbox", "health-report"]
 

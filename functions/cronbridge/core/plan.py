@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cronbridge.core.errors import PlanError, UnknownJobError
-from cronbridge.core.jobs import JobRegistry, JobSpec
+from cronbridge.core.jobs import JobRegistry, JobSpec, definition_site
 from cronbridge.core.slots import MAX_CLOCK_SKEW
 
 # Lease = job timeout + this margin, so a worker that is still inside its Lambda timeout
@@ -247,10 +247,12 @@ def build_plan(registry: JobRegistry | Iterable[JobSpec], *, app: str = DEFAULT_
     specs = list(registry)
     if not specs:
         raise PlanError("no jobs are registered: import the modules that define them")
-    names = [spec.name for spec in specs]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise PlanError(f"duplicate job names: {', '.join(duplicates)}")
+    first: dict[str, JobSpec] = {}
+    for spec in specs:
+        other = first.setdefault(spec.name, spec)
+        if other is not spec:
+            raise PlanError(f"duplicate job name {spec.name!r}: defined by "
+                            f"{definition_site(other.func)} and {definition_site(spec.func)}")
     jobs = tuple(plan_job(spec, app, max_receive_count) for spec in specs)
     table_name = f"{app}-runs"
     check_name("table", table_name, app)
