@@ -16,17 +16,32 @@ from typing import Any
 
 from cronbridge.core import metrics as m
 from cronbridge.core.context import JobContext
-from cronbridge.core.errors import (BadMessageError, DeadlineExceeded, LeaseLostError,
-                                    StoreBusyError)
+from cronbridge.core.errors import BadMessageError, DeadlineExceeded, LeaseLostError, StoreBusyError
 from cronbridge.core.jobs import JobRegistry, JobSpec
 from cronbridge.core.messages import Delivery, parse_body
 from cronbridge.core.plan import DeploymentPlan
 from cronbridge.core.ports import Clock, MessageActions, RunStore, Telemetry
+from cronbridge.core.results import record_result
 from cronbridge.core.retry import backoff_seconds
+from cronbridge.core.runstate import (
+    Claim,
+    Conflict,
+    ConflictContext,
+    Duplicate,
+    Expect,
+    Finish,
+    ForwardToDlq,
+    Owned,
+    Retry,
+    ReturnLater,
+    Skip,
+    SkipReason,
+    SkipSlot,
+    Status,
+    Trigger,
+    decide_conflict,
+)
 from cronbridge.core.slots import MAX_CLOCK_SKEW, ahead_of_clock
-from cronbridge.core.runstate import (Claim, Conflict, ConflictContext, Duplicate, Expect,
-                                      Finish, ForwardToDlq, Owned, Retry, ReturnLater, Skip,
-                                      SkipReason, SkipSlot, Status, Trigger, decide_conflict)
 
 # Message attributes put on a dead letter (SQS keeps them through a redrive, which is how a
 # redriven message proves it is one: a late duplicate of the slot does not carry the token).
@@ -349,10 +364,13 @@ class SlotService:
     def _finish_success(self, spec: JobSpec, claim: Claim, started: Any, result: Any) -> Result:
         now = self.clock.now()
         duration_ms = int((now - started).total_seconds() * 1000)
+        recorded = record_result(result)
+        if recorded.omitted:
+            self.telemetry.logger.warning("result not recorded: %s", recorded.omitted)
         fenced = self._write_finish(Finish(
             job=spec.name, slot=claim.slot, attempt=claim.attempt, token=claim.token,
             status=Status.SUCCEEDED, now=now.timestamp(), started_at=started.timestamp(),
-            duration_ms=duration_ms, result=_summary(result),
+            duration_ms=duration_ms, result=recorded.value, result_omitted=recorded.omitted,
             release_overlap=claim.guard_overlap))
         if not fenced:
             return self._lease_lost(spec, claim)
@@ -467,17 +485,6 @@ def _check_deadline(remaining_ms: Callable[[], int] | None, spec: JobSpec) -> No
     same way and the next delivery records the attempt TIMED_OUT."""
     if remaining_ms is not None and remaining_ms() <= 0:
         raise DeadlineExceeded(f"job {spec.name} ran past its {spec.timeout_seconds}s timeout")
-
-
-def _summary(result: Any) -> Any:
-    """A job's return value if it is small JSON, else its repr (run records stay small)."""
-    if result is None:
-        return None
-    try:
-        text = json.dumps(result, default=str)
-    except (TypeError, ValueError):
-        return repr(result)[:400]
-    return json.loads(text) if len(text) <= 2000 else text[:2000]
 
 
 def _short_traceback(exc: BaseException) -> str:

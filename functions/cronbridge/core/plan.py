@@ -237,7 +237,7 @@ def longest_message_life(job_plan: JobPlan) -> int:
 
 
 def build_plan(registry: JobRegistry | Iterable[JobSpec], *, app: str = DEFAULT_APP,
-               job_modules: Iterable[str] = ("cronbridge_examples",),
+               job_modules: Iterable[str] = (),
                max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT) -> DeploymentPlan:
     """Compute the deployment plan for ``registry``.
 
