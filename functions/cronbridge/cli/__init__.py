@@ -2,7 +2,7 @@
 
 Exit codes: 0 success, 1 the operation failed, 2 bad usage or input (the message says what
 to fix). The operator commands (jobs, enable, disable, trigger, history, dlq, redrive,
-backfill, invoke) act on the AWS the standard variables select (AWS_PROFILE, AWS_REGION,
+backfill, audit, invoke) act on the AWS the standard variables select (AWS_PROFILE, AWS_REGION,
 AWS_ENDPOINT_URL); see ``cronbridge.cli.target``.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import click
 
+from cronbridge.cli.audit_cmd import audit_cmd
 from cronbridge.cli.backfill_cmd import backfill_cmd
 from cronbridge.cli.dlq_cmds import dlq_cmd, redrive_cmd
 from cronbridge.cli.invoke_cmd import invoke_cmd
@@ -27,7 +28,7 @@ def cli() -> None:
 
 for command in (local_cmd, validate_cmd, next_cmd, convert_cmd, describe_cmd,
                 jobs_cmd, enable_cmd, disable_cmd, trigger_cmd, history_cmd, dlq_cmd,
-                redrive_cmd, backfill_cmd, invoke_cmd):
+                redrive_cmd, backfill_cmd, audit_cmd, invoke_cmd):
     cli.add_command(command)
 
 

@@ -47,6 +47,8 @@ class JobSpec:
         permanent: exception types that go straight to the DLQ (checked before ``retryable``).
         retention_days: how long run records are kept (DynamoDB TTL).
         backoff_base_seconds / backoff_cap_seconds: exponential backoff with full jitter.
+        pause_after_failures: pause the job (as ``cronbridge disable`` does) once this many
+            slots in a row, in slot order, ended DEAD; ``None`` (default) never.
     """
 
     name: str
@@ -68,6 +70,7 @@ class JobSpec:
     timezone: str | None = None
     backoff_base_seconds: int = 10
     backoff_cap_seconds: int = 900
+    pause_after_failures: int | None = None
     parsed_schedule: Schedule = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -101,6 +104,8 @@ class JobSpec:
              "must be 2-1000 (the SQS event source's MaximumConcurrency range)"),
             (0 < self.backoff_base_seconds <= self.backoff_cap_seconds <= 43200, "backoff",
              "needs 0 < base <= cap <= 43200 seconds (SQS's visibility maximum)"),
+            (self.pause_after_failures is None or 1 <= self.pause_after_failures <= 1000,
+             "pause_after_failures", f"must be 1-1000 or None, got {self.pause_after_failures}"),
         ]
         for ok, fld, reason in checks:
             if not ok:
