@@ -63,12 +63,14 @@ def parse_start(text: str | None) -> datetime:
                    "schedules in real time until Ctrl-C, for the other commands to act on.")
 @click.option("--port", type=click.IntRange(1, 65535), metavar="PORT",
               help="Port for --serve (default 5055).")
+@click.option("--dashboard-port", type=click.IntRange(1, 65535), metavar="PORT",
+              help="Port of the web dashboard --serve also serves (default: --port + 1).")
 @click.option("--app", envvar="CRONBRIDGE_APP", default="cronbridge", show_default=True,
               metavar="NAME", help="Resource name prefix (--serve).")
 @click.pass_context
 def local_cmd(ctx: click.Context, duration: str, start: str | None, summary_json: Path | None,
               chaos: str | None, seed: int, modules: tuple[str, ...], log_file: Path,
-              serve: bool, port: int | None, app: str) -> None:
+              serve: bool, port: int | None, dashboard_port: int | None, app: str) -> None:
     """Run the jobs on an embedded AWS (moto) over a simulated window, or serve it.
 
     Provisions the run table, and per job a queue, a DLQ and an EventBridge rule; fires each
@@ -77,14 +79,15 @@ def local_cmd(ctx: click.Context, duration: str, start: str | None, summary_json
     for or an invariant is broken.
 
     With --serve the clock is real and the embedded AWS listens on 127.0.0.1: export the
-    line it prints in another shell and use `cronbridge jobs`, `trigger`, `history` ...
+    line it prints in another shell and use `cronbridge jobs`, `trigger`, `history` ...,
+    or open the dashboard at the URL it prints.
     """
     if serve:
-        _serve(ctx, port, app, tuple(modules), log_file)
+        _serve(ctx, port, dashboard_port, app, tuple(modules), log_file)
         return
-    for name in ("port", "app"):
+    for name in ("port", "dashboard_port", "app"):
         if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE:
-            raise click.UsageError(f"--{name} goes with --serve")
+            raise click.UsageError(f"--{name.replace('_', '-')} goes with --serve")
     from cronbridge.local.chaos import Chaos
     from cronbridge.local.simulate import run_simulation
 
@@ -123,8 +126,8 @@ def local_cmd(ctx: click.Context, duration: str, start: str | None, summary_json
         sys.exit(1)
 
 
-def _serve(ctx: click.Context, port: int | None, app: str, modules: tuple[str, ...],
-           log_file: Path) -> None:
+def _serve(ctx: click.Context, port: int | None, dashboard_port: int | None, app: str,
+           modules: tuple[str, ...], log_file: Path) -> None:
     from cronbridge.local.serve import DEFAULT_PORT, PortInUse, serve
 
     simulate_only = [f"--{name.replace('_', '-')}" for name in
@@ -137,6 +140,7 @@ def _serve(ctx: click.Context, port: int | None, app: str, modules: tuple[str, .
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         serve(port or DEFAULT_PORT, job_modules=modules or None, app=app,
+              dashboard_port=dashboard_port or (port or DEFAULT_PORT) + 1,
               log_path=log_file.with_name("serve.log")
               if ctx.get_parameter_source("log_file") is ParameterSource.DEFAULT else log_file)
     except PortInUse as exc:

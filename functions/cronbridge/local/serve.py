@@ -35,7 +35,7 @@ from cronbridge.local.clock import WallClock
 from cronbridge.local.embedded import (LOCAL_ACCOUNT, LOCAL_ENV, moto_speedups,
                                        local_environment)
 from cronbridge.local.esm import EventSourceMapping, ObservedWorker
-from cronbridge.local.provision import JobResources, provision
+from cronbridge.local.provision import JobResources, alarm_topic, provision
 from cronbridge.local.simulate import run_local_setup
 from cronbridge.runtime.settings import ENV_APP, ENV_JOB_MODULES, Settings
 from cronbridge.service import Ack, Result
@@ -116,14 +116,17 @@ def export_line(endpoint: str, app: str, job_modules: tuple[str, ...]) -> str:
 
 def serve(port: int = DEFAULT_PORT, *, job_modules: tuple[str, ...] | None = None,
           app: str = DEFAULT_APP, log_path: Path = Path(".cronbridge/local/serve.log"),
-          out: TextIO | None = None, ticks: int | None = None) -> None:
+          out: TextIO | None = None, ticks: int | None = None,
+          dashboard_port: int | None = None) -> None:
     """Serve the embedded AWS on ``127.0.0.1:port`` and run the clock until interrupted.
 
-    Prints the endpoint and the ``export`` line, then one line per handled message, to
-    ``out`` (default stdout); the worker's JSON logs and EMF metrics go to ``log_path``.
+    Prints the endpoint, the ``export`` line and the dashboard's URL, then one line per
+    handled message, to ``out`` (default stdout); the worker's JSON logs and EMF metrics go
+    to ``log_path``. Auto-pause notifications go to the SNS topic ``<app>-alarms``.
 
     Args:
         ticks: stop after this many one-second ticks (tests); ``None`` runs until Ctrl-C.
+        dashboard_port: serve the web dashboard on this port; ``None`` for none.
 
     Raises:
         PortInUse: the port is taken.
@@ -145,11 +148,12 @@ def serve(port: int = DEFAULT_PORT, *, job_modules: tuple[str, ...] | None = Non
         # The server runs in this process, so the simulation's speed-up applies to it too.
         with local_environment({"AWS_ENDPOINT_URL": endpoint}), moto_speedups(), \
                 log_path.open("a") as log:
-            settings = Settings(app=app, table_name=f"{app}-runs",
-                                job_modules=job_modules or Settings().job_modules)
-            registry = load_job_modules(settings.job_modules)
-            plan = build_plan(registry, app=app, job_modules=settings.job_modules)
+            modules = job_modules or Settings().job_modules
+            registry = load_job_modules(modules)
+            plan = build_plan(registry, app=app, job_modules=modules)
             resources = provision(plan)
+            settings = Settings(app=app, table_name=plan.table_name, job_modules=modules,
+                                alarm_topic_arn=alarm_topic(plan))
             start = WallClock().now().replace(second=0, microsecond=0)
             run_local_setup(settings.job_modules, start, start + SEED_WINDOW)
             mappings = _install_worker(settings, plan, registry, resources, log, out)
@@ -157,10 +161,20 @@ def serve(port: int = DEFAULT_PORT, *, job_modules: tuple[str, ...] | None = Non
                   f"{len(plan.jobs)} jobs: {', '.join(j.job for j in plan.jobs)}\n"
                   f"In another shell:\n  {export_line(endpoint, app, settings.job_modules)}\n"
                   f"  cronbridge jobs\n"
-                  f"Worker logs: {log_path}. Ctrl-C stops.", file=out, flush=True)
+                  + (f"Dashboard: {_dashboard(app, modules, dashboard_port)}\n"
+                     if dashboard_port else "")
+                  + f"Worker logs: {log_path}. Ctrl-C stops.", file=out, flush=True)
             _run_clock(resources, mappings, start, log, ticks)
     finally:
         server.stop()
+
+
+def _dashboard(app: str, modules: tuple[str, ...], port: int) -> str:
+    """Start the dashboard on this server (its environment points the SDK here)."""
+    from cronbridge.cli.dashboard_cmd import start_dashboard
+    from cronbridge.cli.target import Target
+
+    return start_dashboard(Target.load(app, modules), port)
 
 
 def _install_worker(settings: Settings, plan: Any, registry: Any,
