@@ -3,9 +3,9 @@
 Context options (``cdk synth -c KEY=VALUE`` or ``cdk.json``), all optional:
 
 ==================================  ==========================================================
-``cronbridge:app``                  resource name prefix (default ``cronbridge``)
+``cronbridge:app``                  resource name prefix (default: ``[tool.cronbridge]`` app)
 ``cronbridge:job_modules``          comma-separated modules defining the jobs
-                                    (default ``cronbridge_examples``)
+                                    (default: ``[tool.cronbridge]`` jobs, the demo's)
 ``cronbridge:synthetic_jobs``       add N synthetic ``rate(1 hour)`` jobs (scale tests)
 ``cronbridge:alarm_email``          create an encrypted SNS topic for the alarms with this
                                     email subscribed
@@ -22,18 +22,20 @@ Context options (``cdk synth -c KEY=VALUE`` or ``cdk.json``), all optional:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import RemovalPolicy, Stack
 from constructs import Construct
 
 import cronbridge_synthetic
-from cronbridge.core.errors import PlanError
-from cronbridge.core.jobs import JobRegistry, load_job_modules
-from cronbridge.core.plan import DEFAULT_APP, DEFAULT_MAX_RECEIVE_COUNT
 from cronbridge.cdk.alarms import DEFAULT_DURATION_ALARM_SECONDS, AlarmTopic
 from cronbridge.cdk.scheduled_jobs import DEFAULT_JOB_STACKS, ScheduledJobs
+from cronbridge.core.errors import PlanError
+from cronbridge.core.plan import DEFAULT_MAX_RECEIVE_COUNT
+from cronbridge.project import load_project
 
+ROOT = Path(__file__).resolve().parents[1]  # this repository: a cronbridge project itself
 CONTEXT_PREFIX = "cronbridge:"
 SYNTHETIC_MODULE = cronbridge_synthetic.__name__
 
@@ -51,17 +53,12 @@ class CronbridgeStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        app = str(self._context("app", DEFAULT_APP))
-        modules = [m.strip() for m in str(self._context("job_modules", "cronbridge_examples"))
-                   .split(",") if m.strip()]
+        project = load_project(app=self._context("app", None),
+                               job_modules=str(self._context("job_modules", "")).split(","),
+                               start=ROOT)
+        app, modules = project.app, list(project.job_modules)
         synthetic = self._int_context("synthetic_jobs", 0)
-        registry = JobRegistry()
-        # Only the jobs defined in the job modules: the process-wide registry may also hold
-        # jobs registered by other code in the same process (tests, notebooks).
-        for spec in load_job_modules(modules):
-            if any(spec.func.__module__ == m or spec.func.__module__.startswith(f"{m}.")
-                   for m in modules):
-                registry.add(spec)
+        registry = project.load_jobs()
         environment = {}
         if synthetic:
             cronbridge_synthetic.register(synthetic, registry)
@@ -75,7 +72,7 @@ class CronbridgeStack(Stack):
         destroy = str(self._context("destroy_on_delete", "false")).lower() == "true"
         grace = self._context("missed_slot_grace_seconds", None)
         self.jobs = ScheduledJobs(
-            self, "Jobs", jobs=registry, job_modules=modules, app=app,
+            self, "Jobs", project_dir=ROOT, jobs=registry, job_modules=modules, app=app,
             max_receive_count=self._int_context("max_receive_count", DEFAULT_MAX_RECEIVE_COUNT),
             alarm_topic=self.alarm_topic.topic if self.alarm_topic else None,
             duration_alarm_seconds=self._int_context("duration_alarm_seconds",

@@ -10,7 +10,7 @@ from aws_cdk.assertions import Match
 from cronbridge.core import metrics
 from cronbridge.core.plan import DLQ_RETENTION_SECONDS, JobPlan
 from cronbridge.runtime import settings
-from cronbridge.cdk.asset import LAMBDA_PYTHON_VERSION
+from cronbridge.cdk.asset import DEFAULT_PYTHON_VERSION
 from cronbridge.cdk.alarms import alarm_kinds, default_missed_slot_grace_seconds
 from cronbridge.cdk.names import ALARM_KINDS
 from cronbridge.cdk.scheduled_jobs import HANDLER, TABLE_ACTIONS, job_bucket
@@ -128,7 +128,7 @@ def test_function(demo: Synthesized, job: JobPlan) -> None:
                        LogGroupName=f"/aws/lambda/{job.function_name}")
     template.has_resource_properties("AWS::Lambda::Function", {
         "FunctionName": job.function_name,
-        "Runtime": f"python{LAMBDA_PYTHON_VERSION}",
+        "Runtime": f"python{DEFAULT_PYTHON_VERSION}",
         "Architectures": ["arm64"],
         "Handler": HANDLER,
         "Timeout": job.timeout_seconds,

@@ -9,7 +9,11 @@ over :mod:`cronbridge.ops`.
 
 from __future__ import annotations
 
-import click
+try:
+    import click
+except ModuleNotFoundError:  # the worker's install has no CLI dependencies
+    raise SystemExit("cronbridge: the command needs the cli extra: "
+                     "pip install 'cronbridge[cli]'") from None
 
 from cronbridge.cli.audit_cmd import audit_cmd
 from cronbridge.cli.backfill_cmd import backfill_cmd

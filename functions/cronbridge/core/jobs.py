@@ -24,7 +24,6 @@ LAMBDA_MAX_TIMEOUT_SECONDS = 900
 # Names end up in SQS queue (80 chars), rule (64) and function (64) names with a prefix and
 # a "-dlq" suffix, so 40 keeps every derived name inside AWS's limits.
 JOB_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
-DEFAULT_JOB_MODULES: tuple[str, ...] = ("cronbridge_examples",)
 
 
 @dataclass(frozen=True)
@@ -208,12 +207,17 @@ def _first_line(doc: str | None) -> str:
     return (doc or "").strip().split("\n", 1)[0]
 
 
-def load_job_modules(modules: Iterable[str] | None) -> JobRegistry:
-    """Import the modules that define jobs (default: the demo jobs) and return the registry.
+def load_job_modules(modules: Iterable[str]) -> JobRegistry:
+    """Import the modules that define jobs and return the process-wide registry.
 
     Raises:
+        ValueError: no modules given (there is no default: a project names its own).
         ModuleNotFoundError: a module cannot be imported.
     """
-    for module in modules or DEFAULT_JOB_MODULES:
+    modules = list(modules)
+    if not modules:
+        raise ValueError("no job modules given: set CRONBRIDGE_JOB_MODULES (the CDK "
+                         "construct sets it on every function)")
+    for module in modules:
         importlib.import_module(module)
     return _DEFAULT

@@ -37,6 +37,7 @@ from cronbridge.local.embedded import (LOCAL_ACCOUNT, LOCAL_ENV, moto_speedups,
 from cronbridge.local.esm import EventSourceMapping, ObservedWorker
 from cronbridge.local.provision import JobResources, alarm_topic, provision
 from cronbridge.local.simulate import run_local_setup
+from cronbridge.project import load_project
 from cronbridge.runtime.settings import ENV_APP, ENV_JOB_MODULES, Settings
 from cronbridge.service import Ack, Result
 
@@ -107,10 +108,9 @@ def export_line(endpoint: str, app: str, job_modules: tuple[str, ...]) -> str:
            "AWS_DEFAULT_REGION": LOCAL_ENV["AWS_DEFAULT_REGION"],
            "AWS_ACCESS_KEY_ID": LOCAL_ENV["AWS_ACCESS_KEY_ID"],
            "AWS_SECRET_ACCESS_KEY": LOCAL_ENV["AWS_SECRET_ACCESS_KEY"]}
-    if app != DEFAULT_APP:
-        env[ENV_APP] = app
-    if job_modules != Settings().job_modules:
-        env[ENV_JOB_MODULES] = ",".join(job_modules)
+    # Both, so the commands find the same jobs from any directory.
+    env[ENV_APP] = app
+    env[ENV_JOB_MODULES] = ",".join(job_modules)
     return "export " + " ".join(f"{key}={value}" for key, value in env.items())
 
 
@@ -148,7 +148,7 @@ def serve(port: int = DEFAULT_PORT, *, job_modules: tuple[str, ...] | None = Non
         # The server runs in this process, so the simulation's speed-up applies to it too.
         with local_environment({"AWS_ENDPOINT_URL": endpoint}), moto_speedups(), \
                 log_path.open("a") as log:
-            modules = job_modules or Settings().job_modules
+            modules = job_modules or load_project().job_modules
             registry = load_job_modules(modules)
             plan = build_plan(registry, app=app, job_modules=modules)
             resources = provision(plan)
@@ -174,7 +174,7 @@ def _dashboard(app: str, modules: tuple[str, ...], port: int) -> str:
     from cronbridge.cli.dashboard_cmd import start_dashboard
     from cronbridge.cli.target import Target
 
-    return start_dashboard(Target.load(app, modules), port)
+    return start_dashboard(Target.load(load_project(app=app, job_modules=modules)), port)
 
 
 def _install_worker(settings: Settings, plan: Any, registry: Any,

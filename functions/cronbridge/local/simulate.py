@@ -35,6 +35,7 @@ from cronbridge.local.clock import SimulatedClock
 from cronbridge.local.embedded import LOCAL_ACCOUNT, embedded_aws
 from cronbridge.local.esm import EventSourceMapping, ObservedWorker
 from cronbridge.local.provision import JobResources, provision
+from cronbridge.project import load_project
 from cronbridge.runtime.settings import Settings
 from cronbridge.service import ATTR_JOB, ATTR_SLOT, Result
 
@@ -114,6 +115,7 @@ def run_simulation(start: datetime, duration: timedelta, *, chaos: Chaos | None 
                    log_path: Path | None = None, app: str = "cronbridge") -> Simulation:
     """Simulate ``duration`` of schedules from ``start`` (aware UTC) on an embedded moto.
 
+    ``job_modules``: default the project's (``[tool.cronbridge]``, see :mod:`cronbridge.project`).
     Returns the per-job counts and invariants. Deterministic for a given ``seed``.
 
     Raises:
@@ -127,7 +129,7 @@ def run_simulation(start: datetime, duration: timedelta, *, chaos: Chaos | None 
     rng = random.Random(seed)
     ledger = Ledger()
     settings = Settings(app=app, table_name=f"{app}-runs",
-                        job_modules=job_modules or Settings().job_modules)
+                        job_modules=job_modules or load_project().job_modules)
     log_path = log_path or Path(".cronbridge/local/worker.log")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     from cronbridge.runtime import handler
