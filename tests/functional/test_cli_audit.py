@@ -127,3 +127,38 @@ def test_a_job_failing_n_times_in_a_row_pauses_itself(app: Deployed,
     row = next(r for r in app.cb_json("jobs") if r["job"] == "daily-aggregation")
     assert row["switch"]["reason"] == "vendor outage"
     app.cb_json("enable", "daily-aggregation")
+
+
+def test_the_auditor_records_missed_slots_and_catches_up_the_latest(app: Deployed) -> None:
+    from dataclasses import replace
+
+    from cronbridge.core.jobs import JobRegistry, load_job_modules
+    from cronbridge.core.plan import build_plan
+    from cronbridge.runtime.auditor import Auditor, queue_sender
+    from run_harness import RecordingTelemetry
+
+    registry = JobRegistry()  # log-purge alone, catching up its latest missed slot
+    registry.add(replace(load_job_modules(("cronbridge_examples",)).get("log-purge"),
+                         catchup="latest"))
+    plan = build_plan(registry, app=APP, job_modules=("cronbridge_examples",))
+    store = DynamoRunStore(app.plan.table_name, host=app.endpoint)
+    telemetry = RecordingTelemetry()
+    auditor = Auditor(plan, registry, store, telemetry, queue_sender(app.sqs()),
+                      lookback=timedelta(days=3))
+    now = hour_floor(-24).replace(hour=12)  # yesterday noon: 3 days hold 3 log-purge slots
+    first = auditor.run(now)
+    purge = first["log-purge"]  # 03:00 daily, none ran here
+    assert len(purge["missed"]) == 3 and purge["caught_up"] == purge["missed"][-1:]
+    assert telemetry.count("MissedSlots") == 3
+    again = auditor.run(now)
+    assert again["log-purge"] == {"missed": [], "caught_up": []}  # recorded once
+
+    app.drain("log-purge")
+    runs = {r["slot"]: r for r in app.cb_json("history", "log-purge", "--limit", "100")}
+    assert runs[purge["missed"][-1]]["status"] == "SUCCEEDED"
+    assert runs[purge["missed"][-1]]["trigger"] == "backfill"
+    assert {runs[s]["status"] for s in purge["missed"][:-1]} <= {"MISSED"}
+    report = app.cb_json("audit", "log-purge", "--since", iso(now - timedelta(days=3)),
+                         "--until", iso(now))
+    assert report["summary"]["missed"] == len(purge["missed"]) - 1
+    assert report["summary"]["succeeded"] >= 1

@@ -123,3 +123,11 @@ def audit_slots(due: Iterable[datetime], runs: Mapping[str, RunFacts], *, now: d
                      for slot in due)
     counts = Counter(v.verdict.value for v in verdicts)
     return AuditReport(verdicts, {v.value: counts.get(v.value, 0) for v in Verdict})
+
+
+def catchup_slots(missed: list[str], policy: str, cap: int) -> list[str]:
+    """The missed slots (ids, oldest first) a catch-up policy sends through the pipeline:
+    ``none`` none, ``latest`` the newest one, ``all`` the newest ``cap``, oldest first."""
+    if policy == "none" or not missed:
+        return []
+    return missed[-1:] if policy == "latest" else missed[-cap:]

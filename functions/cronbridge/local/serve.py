@@ -26,6 +26,9 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import Any, TextIO
 
+import boto3
+
+from cronbridge.adapters.dynamodb import DynamoRunStore
 from cronbridge.adapters.eventbridge import ENABLED, EventBridgeRules
 from cronbridge.core.jobs import load_job_modules
 from cronbridge.core.messages import scheduled_event
@@ -38,12 +41,14 @@ from cronbridge.local.esm import EventSourceMapping, ObservedWorker
 from cronbridge.local.provision import JobResources, alarm_topic, provision
 from cronbridge.local.simulate import run_local_setup
 from cronbridge.project import load_project
+from cronbridge.runtime.auditor import Auditor, queue_sender
 from cronbridge.runtime.settings import ENV_APP, ENV_JOB_MODULES, Settings
 from cronbridge.service import Ack, Result
 
 DEFAULT_PORT = 5055
 HOST = "127.0.0.1"
 TICK_SECONDS = 1.0
+AUDIT_EVERY_TICKS = 60  # the auditor's schedule, compressed from 15 minutes
 # The demo data is seeded for this long from the start (emails due, log days).
 SEED_WINDOW = timedelta(days=1)
 
@@ -164,7 +169,9 @@ def serve(port: int = DEFAULT_PORT, *, job_modules: tuple[str, ...] | None = Non
                   + (f"Dashboard: {_dashboard(app, modules, dashboard_port)}\n"
                      if dashboard_port else "")
                   + f"Worker logs: {log_path}. Ctrl-C stops.", file=out, flush=True)
-            _run_clock(resources, mappings, start, log, ticks)
+            auditor = Auditor(plan, registry, DynamoRunStore(plan.table_name),
+                              handler_telemetry(), queue_sender(boto3.client("sqs")))
+            _run_clock(resources, mappings, start, log, ticks, auditor)
     finally:
         server.stop()
 
@@ -180,8 +187,6 @@ def _dashboard(app: str, modules: tuple[str, ...], port: int) -> str:
 def _install_worker(settings: Settings, plan: Any, registry: Any,
                     resources: dict[str, JobResources], log: TextIO,
                     out: TextIO) -> list[EventSourceMapping]:
-    import boto3
-
     from cronbridge.runtime import handler
     from cronbridge.runtime.wiring import Worker
 
@@ -193,10 +198,15 @@ def _install_worker(settings: Settings, plan: Any, registry: Any,
                                LOCAL_ENV["AWS_REGION"]) for res in resources.values()]
 
 
-def _run_clock(resources: dict[str, JobResources], mappings: list[EventSourceMapping],
-               start: datetime, log: TextIO, ticks: int | None) -> None:
-    import boto3
+def handler_telemetry() -> Any:
+    """The worker's telemetry (its logs and metrics go to the serve log)."""
+    from cronbridge.runtime import handler
 
+    return handler.telemetry
+
+
+def _run_clock(resources: dict[str, JobResources], mappings: list[EventSourceMapping],
+               start: datetime, log: TextIO, ticks: int | None, auditor: Auditor) -> None:
     sqs = boto3.client("sqs")
     rules = EventBridgeRules(boto3.client("events"))
     clock = WallClock()
@@ -212,6 +222,9 @@ def _run_clock(resources: dict[str, JobResources], mappings: list[EventSourceMap
             for mapping in mappings:
                 while mapping.poll():
                     pass
+            if count % AUDIT_EVERY_TICKS == 0:
+                # Only slots since the server started: before it nothing could have run.
+                auditor.run(now, not_before=start)
         time.sleep(max(0.0, TICK_SECONDS - (clock.now() - now).total_seconds()))
 
 
