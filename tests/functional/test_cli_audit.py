@@ -11,8 +11,8 @@ from datetime import timedelta
 
 import boto3
 import pytest
-
 from cli_support import APP, Deployed, deployed, hour_floor, iso
+
 from cronbridge.adapters.dynamodb import DynamoRunStore
 from cronbridge.core.messages import scheduled_event
 
@@ -132,10 +132,11 @@ def test_a_job_failing_n_times_in_a_row_pauses_itself(app: Deployed,
 def test_the_auditor_records_missed_slots_and_catches_up_the_latest(app: Deployed) -> None:
     from dataclasses import replace
 
+    from run_harness import RecordingTelemetry
+
     from cronbridge.core.jobs import JobRegistry, load_job_modules
     from cronbridge.core.plan import build_plan
     from cronbridge.runtime.auditor import Auditor, queue_sender
-    from run_harness import RecordingTelemetry
 
     registry = JobRegistry()  # log-purge alone, catching up its latest missed slot
     registry.add(replace(load_job_modules(("cronbridge_examples",)).get("log-purge"),

@@ -77,7 +77,8 @@ def test_a_second_serve_on_the_same_port_exits_2(served: Served,
                                                  second_terminal: dict[str, str],
                                                  tmp_path: Path) -> None:
     second = subprocess.run([*COMMAND, "--port", str(served.port)], cwd=tmp_path,
-                            env=environment(), capture_output=True, text=True, timeout=60)
+                            env=environment(), capture_output=True, text=True,
+                            timeout=READY_SECONDS)
 
     assert second.returncode == 2
     assert f"port {served.port} on 127.0.0.1 is in use: pick another with --port" in second.stderr
@@ -85,7 +86,7 @@ def test_a_second_serve_on_the_same_port_exits_2(served: Served,
 
 def test_serve_with_simulate_options_is_bad_usage(tmp_path: Path) -> None:
     result = subprocess.run([*COMMAND, "--simulate", "3h"], cwd=tmp_path, env=environment(),
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=READY_SECONDS)
 
     assert result.returncode == 2 and "--simulate cannot be combined with --serve" in result.stderr
 
@@ -97,5 +98,5 @@ def test_ctrl_c_or_sigterm_stops_serve_cleanly(tmp_path: Path, stop: signal.Sign
         running.process.send_signal(stop)
 
         running.wait_for("stopped")
-        assert running.process.wait(timeout=15) == 0
+        assert running.process.wait(timeout=READY_SECONDS) == 0
         assert (tmp_path / ".cronbridge" / "local" / "serve.log").exists()

@@ -7,8 +7,14 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cronbridge.core.audit import (DELIVERY_GRACE_SECONDS, RunFacts, Verdict, audit_slots,
-                                   judge, start_grace_seconds)
+from cronbridge.core.audit import (
+    DELIVERY_GRACE_SECONDS,
+    RunFacts,
+    Verdict,
+    audit_slots,
+    judge,
+    start_grace_seconds,
+)
 from cronbridge.core.slots import format_slot
 
 START = datetime(2026, 11, 30, 0, 0, tzinfo=timezone.utc)
@@ -51,13 +57,13 @@ def test_no_run_is_pending_inside_the_grace_then_missed() -> None:
 def test_every_due_slot_gets_exactly_one_verdict(statuses: list[str | None], elapsed: int,
                                                  grace: int) -> None:
     due = [START + timedelta(minutes=5 * i) for i in range(len(statuses))]
-    runs = {format_slot(t): RunFacts(format_slot(t), s, 1) for t, s in zip(due, statuses) if s}
+    runs = {format_slot(t): RunFacts(format_slot(t), s, 1) for t, s in zip(due, statuses, strict=True) if s}
     now = START + timedelta(seconds=elapsed)
     report = audit_slots(due, runs, now=now, grace_seconds=grace)
     assert [v.slot for v in report.slots] == [format_slot(t) for t in due]
     assert sum(report.summary.values()) == len(due)
     assert set(report.summary) == {v.value for v in Verdict}
-    for when, status, verdict in zip(due, statuses, report.slots):
+    for when, status, verdict in zip(due, statuses, report.slots, strict=True):
         if status is None:
             pending = now < when + timedelta(seconds=grace)
             assert verdict.verdict is (Verdict.PENDING if pending else Verdict.MISSED)

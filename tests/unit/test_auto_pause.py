@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from run_harness import MutableClock, RecordingTelemetry
 
 from cronbridge.adapters.memory import MemoryRunStore
 from cronbridge.core.errors import JobDefinitionError, PermanentError
@@ -15,7 +16,6 @@ from cronbridge.core.jobs import JobRegistry, JobSpec
 from cronbridge.core.messages import scheduled_event
 from cronbridge.core.plan import build_plan
 from cronbridge.service import Message, SlotService
-from run_harness import MutableClock, RecordingTelemetry
 
 START = datetime(2026, 11, 30, 2, 0, tzinfo=timezone.utc)
 

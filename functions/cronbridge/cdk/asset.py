@@ -43,8 +43,10 @@ LAMBDA_PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
 # The host's Python by default: bytecode must be compiled by the runtime's own version.
 DEFAULT_PYTHON_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
 CORE_PACKAGE = "cronbridge"
-# Subpackages of cronbridge the worker never imports (and whose imports are not bundled).
-DEVELOPER_ONLY = ("cdk", "cli", "dashboard", "local", "testing")
+# Parts of cronbridge the worker never imports (and whose imports are not bundled): the
+# construct, the CLI, the dashboard, local mode, the pytest plugin and `cronbridge init`'s
+# templates.
+DEVELOPER_ONLY = ("cdk", "cli", "dashboard", "local", "testing.py", "templates")
 # In every Python runtime of Lambda (the SDK and what botocore needs); bundled only with
 # bundle_aws_sdk.
 RUNTIME_SDK = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "urllib3",

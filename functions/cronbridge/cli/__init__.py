@@ -19,6 +19,7 @@ from cronbridge.cli.audit_cmd import audit_cmd
 from cronbridge.cli.backfill_cmd import backfill_cmd
 from cronbridge.cli.dashboard_cmd import dashboard_cmd
 from cronbridge.cli.dlq_cmds import dlq_cmd, redrive_cmd
+from cronbridge.cli.init_cmd import init_cmd
 from cronbridge.cli.invoke_cmd import invoke_cmd
 from cronbridge.cli.jobs_cmds import (disable_cmd, enable_cmd, history_cmd, jobs_cmd,
                                       trigger_cmd)
@@ -32,7 +33,7 @@ def cli() -> None:
     """Reliable scheduled jobs for AWS Lambda: EventBridge rules, SQS, DynamoDB run state."""
 
 
-for command in (local_cmd, validate_cmd, next_cmd, convert_cmd, describe_cmd,
+for command in (init_cmd, local_cmd, validate_cmd, next_cmd, convert_cmd, describe_cmd,
                 jobs_cmd, enable_cmd, disable_cmd, trigger_cmd, history_cmd, dlq_cmd,
                 redrive_cmd, backfill_cmd, audit_cmd, dashboard_cmd, invoke_cmd):
     cli.add_command(command)

@@ -16,8 +16,14 @@ import click
 from rich.console import Console
 from rich.progress import Progress
 
-from cronbridge.cli.target import (INSTANT, OperationFailed, Target, json_option, output,
-                                   target_command)
+from cronbridge.cli.target import (
+    INSTANT,
+    OperationFailed,
+    Target,
+    json_option,
+    output,
+    target_command,
+)
 from cronbridge.ops.backfill import enqueue_backfill, plan_backfill
 
 DEFAULT_MAX = 1000

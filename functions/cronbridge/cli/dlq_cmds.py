@@ -10,10 +10,16 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from cronbridge.cli.target import (OperationFailed, Target, human_seconds, json_option, output,
-                                   target_command)
+from cronbridge.cli.target import (
+    OperationFailed,
+    Target,
+    human_seconds,
+    json_option,
+    output,
+    target_command,
+)
 from cronbridge.core.plan import JobPlan
-from cronbridge.ops.dlq import dead_letters, redrive
+from cronbridge.ops.dlq import RECOVERED_NOTE, dead_letters, redrive
 
 
 def _error(row: dict[str, Any]) -> str:
@@ -103,6 +109,12 @@ def _render(result: dict[str, Any], job: JobPlan) -> None:
     Console(width=max(Console().width, 140)).print(table)
     if result["note"]:
         click.echo(f"note: {result['note']}")
+    if result["recovered_dead_tokens"]:
+        click.echo("note: " + RECOVERED_NOTE.format(n=result["recovered_dead_tokens"])
+                   + (" (on the redrive)" if result["dry_run"] else ""))
+    if result["recovered_dead_tokens"]:
+        click.echo("note: " + RECOVERED_NOTE.format(n=result["recovered_dead_tokens"])
+                   + (" (on the redrive)" if result["dry_run"] else ""))
     if result["task_handle"]:
         click.echo(f"message move task started: {result['task_handle']}")
     if result["moved"]:

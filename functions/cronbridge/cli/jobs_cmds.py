@@ -10,8 +10,15 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from cronbridge.cli.target import (INSTANT, OperationFailed, Target, human_duration_ms,
-                                   json_option, output, target_command)
+from cronbridge.cli.target import (
+    INSTANT,
+    OperationFailed,
+    Target,
+    human_duration_ms,
+    json_option,
+    output,
+    target_command,
+)
 from cronbridge.core.runstate import Status
 from cronbridge.ops import jobs as ops_jobs
 from cronbridge.ops import runs as ops_runs
@@ -148,6 +155,8 @@ def _detail(row: dict[str, Any]) -> str:
              for a in row["attempts"] if a["error_type"]]
     if not lines and row["error_type"] and row["status"] != Status.SUCCEEDED.value:
         lines.append(f"{row['error_type']}: {row['error_message']}")
+    if row["result_omitted"]:
+        lines.append(f"result not recorded: {row['result_omitted']}")
     return "\n".join(line[:160] for line in lines)
 
 

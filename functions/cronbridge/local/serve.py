@@ -1,8 +1,8 @@
 """``cronbridge local --serve``: the embedded AWS and the EventBridge clock, in real time.
 
 A moto server on 127.0.0.1 holds the deployment plan's resources (run table, per job a
-queue, a DLQ and a rule) and the demo data (the job modules' ``local_setup`` hook). Every
-second the clock sends the scheduled events of the slots that came due, reading the rule's
+queue, a DLQ and a rule) and the project's own (made by its ``@local_resources`` hooks).
+Every second the clock sends the scheduled events of the slots that came due, reading the rule's
 state as it fires so ``cronbridge disable`` takes effect at once, and the emulated event
 source mappings drain the job queues into the real Lambda handler. Other processes
 (the operator commands, any AWS SDK) reach it through ``AWS_ENDPOINT_URL``.
@@ -19,11 +19,11 @@ import logging
 import socket
 import sys
 import time
+from collections.abc import Callable
 from contextlib import redirect_stdout
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, TextIO
 
 import boto3
@@ -35,11 +35,10 @@ from cronbridge.core.messages import scheduled_event
 from cronbridge.core.plan import DEFAULT_APP, build_plan
 from cronbridge.core.schedule import RateSchedule, Schedule, parse_schedule
 from cronbridge.local.clock import WallClock
-from cronbridge.local.embedded import (LOCAL_ACCOUNT, LOCAL_ENV, moto_speedups,
-                                       local_environment)
+from cronbridge.local.embedded import LOCAL_ACCOUNT, LOCAL_ENV, local_environment, moto_speedups
 from cronbridge.local.esm import EventSourceMapping, ObservedWorker
 from cronbridge.local.provision import JobResources, alarm_topic, provision
-from cronbridge.local.simulate import run_local_setup
+from cronbridge.local_resources import run_local_resources
 from cronbridge.project import load_project
 from cronbridge.runtime.auditor import Auditor, queue_sender
 from cronbridge.runtime.settings import ENV_APP, ENV_JOB_MODULES, Settings
@@ -49,7 +48,7 @@ DEFAULT_PORT = 5055
 HOST = "127.0.0.1"
 TICK_SECONDS = 1.0
 AUDIT_EVERY_TICKS = 60  # the auditor's schedule, compressed from 15 minutes
-# The demo data is seeded for this long from the start (emails due, log days).
+# The local-resources hooks seed data for this long from the start (e.g. the demo's emails).
 SEED_WINDOW = timedelta(days=1)
 
 
@@ -160,7 +159,7 @@ def serve(port: int = DEFAULT_PORT, *, job_modules: tuple[str, ...] | None = Non
             settings = Settings(app=app, table_name=plan.table_name, job_modules=modules,
                                 alarm_topic_arn=alarm_topic(plan))
             start = WallClock().now().replace(second=0, microsecond=0)
-            run_local_setup(settings.job_modules, start, start + SEED_WINDOW)
+            run_local_resources(settings.job_modules, start, start + SEED_WINDOW)
             mappings = _install_worker(settings, plan, registry, resources, log, out)
             print(f"cronbridge local --serve: embedded AWS (moto) on {endpoint}, app {app!r}, "
                   f"{len(plan.jobs)} jobs: {', '.join(j.job for j in plan.jobs)}\n"

@@ -8,21 +8,38 @@ the DLQ, reported) unless forced.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cronbridge.adapters.dlq import (REDRIVE_HOLD_SECONDS, DeadLetter, MoveReport, move_all,
-                                     peek, receive_all, release, start_move_task)
+from cronbridge.adapters.dlq import (
+    REDRIVE_HOLD_SECONDS,
+    DeadLetter,
+    MoveReport,
+    move_all,
+    peek,
+    receive_all,
+    release,
+    start_move_task,
+)
+from cronbridge.adapters.sqs import string_attributes
 from cronbridge.core.errors import BadMessageError
 from cronbridge.core.jobs import JobSpec
 from cronbridge.core.messages import parse_body
 from cronbridge.core.plan import JobPlan
 from cronbridge.core.runstate import Status
 from cronbridge.ops.backend import Backend
-from cronbridge.service import (ATTR_ATTEMPTS, ATTR_ERROR_MESSAGE, ATTR_ERROR_TYPE, ATTR_JOB,
-                                ATTR_SLOT)
+from cronbridge.service import (
+    ATTR_ATTEMPTS,
+    ATTR_ERROR_MESSAGE,
+    ATTR_ERROR_TYPE,
+    ATTR_JOB,
+    ATTR_SLOT,
+    RETENTION_PASSED,
+    redrive_attributes,
+)
 
 # What EventBridge puts on an event it could not deliver to the queue.
 EVENTBRIDGE_ERROR_CODE = "ERROR_CODE"
@@ -77,27 +94,54 @@ def dead_letters(backend: Backend, job: str, *, now: datetime) -> list[dict[str,
 
 
 class _Decider:
-    """Why a dead letter is left out of a redrive (``None``: move it); run reads memoised."""
+    """Why a dead letter is left out of a redrive (``None``: move it), and the letter to
+    move (with its dead token recovered from a DEAD run when it has none); run reads
+    memoised."""
 
     def __init__(self, backend: Backend, job: JobPlan, force: bool, now: float) -> None:
         self.backend, self.job, self.force, self.now = backend, job, force, now
-        self._status: dict[str, str | None] = {}
+        self._runs: dict[str, tuple[str | None, str | None]] = {}
+
+    def _run(self, slot: str) -> tuple[str | None, str | None]:
+        if slot not in self._runs:
+            run = self.backend.store.get_run(self.job.job, slot, now=self.now)
+            self._runs[slot] = (run.status, run.dead_token) if run else (None, None)
+        return self._runs[slot]
 
     def reason(self, row: dict[str, Any]) -> str | None:
         if self.force:
             return None
         if row["error_type"] == BadMessageError.__name__:
             return "malformed message: it would come straight back (--force moves it)"
+        if row["error_type"] == RETENTION_PASSED:
+            return ("past the job's retention: the worker refuses it, its run record may have "
+                    "expired (--force moves it)")
         slot = row["slot"]
         if slot is None:
             return None
-        if slot not in self._status:
-            run = self.backend.store.get_run(self.job.job, slot, now=self.now)
-            self._status[slot] = run.status if run else None
-        if self._status[slot] == Status.SUCCEEDED.value:
+        if self._run(slot)[0] == Status.SUCCEEDED.value:
             return ("slot already SUCCEEDED; left in the DLQ (--force moves it: the worker "
                     "acknowledges it without running)")
         return None
+
+    def recovered(self, letter: DeadLetter, row: dict[str, Any]) -> DeadLetter | None:
+        """``letter`` carrying its DEAD run's dead token, if it had none (SQS moved it
+        after maxReceiveCount), else ``None``."""
+        if row["slot"] is None:
+            return None
+        status, token = self._run(row["slot"])
+        attributes = redrive_attributes(letter.attributes, job=self.job.job, slot=row["slot"],
+                                        run_status=status, run_dead_token=token)
+        added = {k: v for k, v in attributes.items() if k not in letter.attributes}
+        if not added:
+            return None
+        return dataclasses.replace(letter, attributes=attributes, message_attributes={
+            **letter.message_attributes, **string_attributes(added)})
+
+
+RECOVERED_NOTE = ("{n} dead letter(s) had no dead token (SQS moved them after maxReceiveCount: "
+                  "the worker died between the DEAD write and its own send); their DEAD runs' "
+                  "tokens were put on the copies, so each slot runs once more")
 
 
 def redrive(backend: Backend, job: str, *, now: datetime, dry_run: bool = False,
@@ -113,7 +157,9 @@ def redrive(backend: Backend, job: str, *, now: datetime, dry_run: bool = False,
     Returns ``job``, ``dry_run``, ``method`` (``message-move-task``, ``send-delete`` or
     ``None``), ``task_handle``, ``note``, ``moved``, ``left_out`` (each with its
     ``reason``), ``failed`` (the letter with ``stage`` and ``cause``, or ``None``),
-    ``not_attempted`` and, for a dry run, ``would_move``; letters as :func:`letter_row`.
+    ``not_attempted``, ``recovered_dead_tokens`` (letters SQS moved without a dead token
+    that got their DEAD run's, see :data:`RECOVERED_NOTE`) and, for a dry run,
+    ``would_move``; letters as :func:`letter_row`.
 
     Raises:
         UnknownJobError, NotDeployedError.
@@ -131,19 +177,25 @@ def redrive(backend: Backend, job: str, *, now: datetime, dry_run: bool = False,
         movable, left_out = [], []
         for letter in letters:
             reason = decider.reason(row(letter))
-            if reason is None:
-                movable.append(letter)
-            else:
+            if reason is not None:
                 left_out.append({**row(letter), "reason": reason})
+                continue
+            fixed = decider.recovered(letter, row(letter))
+            if fixed is not None:
+                recovered.add(letter.message_id)
+            movable.append(fixed or letter)
         return movable, left_out
 
+    recovered: set[str] = set()
     movable, left_out = classify(peek(sqs, queues.dlq_url))
     result: dict[str, Any] = {"job": job_plan.job, "dry_run": dry_run, "method": None,
                               "task_handle": None, "note": None, "moved": [],
-                              "left_out": left_out, "failed": None, "not_attempted": []}
+                              "left_out": left_out, "failed": None, "not_attempted": [],
+                              "recovered_dead_tokens": 0}
     if dry_run:
         result["would_move"] = [row(m) for m in movable]
-    elif movable and not left_out:
+    elif movable and not left_out and not recovered:
+        # A move task moves letters unchanged, so not when a dead token must be added.
         try:
             # One SDK attempt: an emulator without the API answers 500, not worth retrying.
             result["task_handle"] = start_move_task(backend.client("sqs", max_attempts=1),
@@ -155,12 +207,14 @@ def redrive(backend: Backend, job: str, *, now: datetime, dry_run: bool = False,
             result["note"] = (f"StartMessageMoveTask is not available on {backend.describe()} "
                               f"({exc.response['Error'].get('Code')}); moved message by message")
     if not dry_run and movable and result["method"] is None:
+        recovered.clear()
         held = receive_all(sqs, queues.dlq_url, hold_seconds=REDRIVE_HOLD_SECONDS)
         to_move, left_out = classify(held)
         moving = {m.message_id for m in to_move}
         release(sqs, queues.dlq_url, [m for m in held if m.message_id not in moving])
         report = move_all(sqs, to_move, dlq_url=queues.dlq_url, queue_url=queues.queue_url)
         _record(result, report, row, left_out)
+    result["recovered_dead_tokens"] = len(recovered)
     return result
 
 

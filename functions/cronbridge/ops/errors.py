@@ -28,8 +28,12 @@ class NotDeployedError(OperationError):
 def describe_error(exc: BaseException, where: str, table: str) -> str | None:
     """One line saying what went wrong talking to the target ``where`` (``table``: the run
     table's name), or ``None`` when ``exc`` is not an SDK, run-table or cronbridge error."""
-    from botocore.exceptions import (BotoCoreError, ClientError, EndpointConnectionError,
-                                     NoCredentialsError)
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+    )
     from pynamodb.exceptions import PynamoDBException
 
     if isinstance(exc, OperationError):

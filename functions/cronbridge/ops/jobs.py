@@ -8,10 +8,11 @@ from typing import Any
 
 from cronbridge.adapters.eventbridge import ENABLED
 from cronbridge.core.describe import describe_schedule
+from cronbridge.core.errors import BadMessageError
 from cronbridge.core.messages import command_body
 from cronbridge.core.plan import JobPlan
 from cronbridge.core.runstate import Trigger
-from cronbridge.core.slots import MANUAL_PREFIX, manual_slot, slot_time
+from cronbridge.core.slots import MANUAL_PREFIX, check_manual_slot, manual_slot, slot_time
 from cronbridge.ops.backend import Backend
 from cronbridge.ops.errors import InvalidRequest, NotDeployedError
 from cronbridge.ops.grid import schedule_grid
@@ -19,7 +20,6 @@ from cronbridge.ops.switch import pause_state, state_after, switch_job
 from cronbridge.ops.times import iso
 
 NEXT_FIRE_TIMES = 3
-MAX_SLOT_ID = 200  # well inside DynamoDB's 1 KB sort key, and readable in a table
 
 
 def list_jobs(backend: Backend, now: datetime) -> list[dict[str, Any]]:
@@ -137,13 +137,13 @@ def manual_slot_id(text: str) -> str:
     """A trigger's slot id (``manual:`` prepended when missing).
 
     Raises:
-        InvalidRequest: empty, too long, or containing whitespace.
+        InvalidRequest: not an id the worker accepts (:func:`check_manual_slot`).
     """
     slot = text if text.startswith(MANUAL_PREFIX) else manual_slot(text)
-    if slot == MANUAL_PREFIX or len(slot) > MAX_SLOT_ID or any(c.isspace() for c in slot):
-        raise InvalidRequest(f"{text!r}: use 1-{MAX_SLOT_ID - len(MANUAL_PREFIX)} characters "
-                             f"without spaces, e.g. --slot rerun-2026-11-30", "--slot")
-    return slot
+    try:
+        return check_manual_slot(slot)
+    except BadMessageError as exc:
+        raise InvalidRequest(f"{exc}; e.g. --slot rerun-2026-11-30", "--slot") from None
 
 
 def trigger(backend: Backend, job: str, *, now: datetime, slot: str | None = None,

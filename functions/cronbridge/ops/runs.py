@@ -50,6 +50,7 @@ def run_dict(run: Any) -> dict[str, Any]:
         "duration_ms": int(run.duration_ms) if run.duration_ms is not None else None,
         "error_type": run.error_type, "error_message": run.error_message,
         "skip_reason": run.skip_reason, "result": run.result,
+        "result_omitted": run.result_omitted,
         "attempts": [{"attempt": int(a.attempt), "outcome": a.outcome,
                       "started_at": iso(a.started_at), "finished_at": iso(a.finished_at),
                       "duration_ms": int(a.duration_ms) if a.duration_ms is not None else None,
