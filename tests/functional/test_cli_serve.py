@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli_support import COMMAND, Served, environment, serve
+from run_harness import READY_SECONDS
 from cronbridge.cli import cli
 
 @pytest.fixture(scope="module")
