@@ -20,6 +20,8 @@ from cronbridge.core.schedule import Schedule, ScheduleExpressionError, parse_sc
 
 OverlapPolicy = Literal["skip", "allow", "buffer"]
 OVERLAP_POLICIES: tuple[str, ...] = ("skip", "allow", "buffer")
+CatchupPolicy = Literal["none", "latest", "all"]
+CATCHUP_POLICIES: tuple[str, ...] = ("none", "latest", "all")
 
 # Lambda's hard limit: https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
 LAMBDA_MAX_TIMEOUT_SECONDS = 900
@@ -49,6 +51,12 @@ class JobSpec:
         permanent: exception types that go straight to the DLQ (checked before ``retryable``).
         retention_days: how long run records are kept (DynamoDB TTL).
         backoff_base_seconds / backoff_cap_seconds: exponential backoff with full jitter.
+        pause_after_failures: pause the job (as ``cronbridge disable`` does) once this many
+            slots in a row, in slot order, ended DEAD; ``None`` (default) never.
+        catchup: what the auditor does with due slots that never got a run: ``none``
+            (default: record them MISSED only), ``latest`` (also run the newest one as a
+            backfill) or ``all`` (run the newest ``catchup_max`` of them).
+        catchup_max: the most missed slots one audit sends through the pipeline (1-100).
     """
 
     name: str
@@ -70,6 +78,9 @@ class JobSpec:
     timezone: str | None = None
     backoff_base_seconds: int = 10
     backoff_cap_seconds: int = 900
+    pause_after_failures: int | None = None
+    catchup: CatchupPolicy = "none"
+    catchup_max: int = 10
     parsed_schedule: Schedule = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -103,6 +114,11 @@ class JobSpec:
              "must be 2-1000 (the SQS event source's MaximumConcurrency range)"),
             (0 < self.backoff_base_seconds <= self.backoff_cap_seconds <= 43200, "backoff",
              "needs 0 < base <= cap <= 43200 seconds (SQS's visibility maximum)"),
+            (self.pause_after_failures is None or 1 <= self.pause_after_failures <= 1000,
+             "pause_after_failures", f"must be 1-1000 or None, got {self.pause_after_failures}"),
+            (self.catchup in CATCHUP_POLICIES, "catchup",
+             f"must be one of {', '.join(CATCHUP_POLICIES)}, got {self.catchup!r}"),
+            (1 <= self.catchup_max <= 100, "catchup_max", f"must be 1-100, got {self.catchup_max}"),
         ]
         for ok, fld, reason in checks:
             if not ok:

@@ -68,6 +68,8 @@ class JobPlan:
 
     ``settle_seconds`` is the longest a slot can take from its first delivery to its final
     outcome (SUCCEEDED or DEAD) when every attempt uses its whole budget.
+    ``pause_after_failures`` and ``catchup`` say whether the worker may pause its job and
+    the auditor send it missed slots (both need permissions).
     """
 
     job: str
@@ -92,6 +94,8 @@ class JobPlan:
     batch_size: int
     max_concurrency: int
     retention_days: int
+    pause_after_failures: int | None = None
+    catchup: str = "none"
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,8 @@ def plan_job(spec: JobSpec, app: str = DEFAULT_APP,
         batch_size=spec.batch_size,
         max_concurrency=spec.max_concurrency,
         retention_days=spec.retention_days,
+        pause_after_failures=spec.pause_after_failures,
+        catchup=spec.catchup,
     )
     check_job_plan(job_plan, app)
     return job_plan
