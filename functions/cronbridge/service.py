@@ -21,6 +21,7 @@ from cronbridge.core.jobs import JobRegistry, JobSpec
 from cronbridge.core.messages import Delivery, parse_body
 from cronbridge.core.plan import DeploymentPlan
 from cronbridge.core.ports import Clock, MessageActions, RunStore, Telemetry
+from cronbridge.core.results import record_result
 from cronbridge.core.retry import backoff_seconds
 from cronbridge.core.runstate import (Claim, Conflict, ConflictContext, Duplicate, Expect,
                                       Finish, ForwardToDlq, Owned, Retry, ReturnLater, Skip,
@@ -270,10 +271,13 @@ class SlotService:
     def _finish_success(self, spec: JobSpec, claim: Claim, started: Any, result: Any) -> Result:
         now = self.clock.now()
         duration_ms = int((now - started).total_seconds() * 1000)
+        recorded = record_result(result)
+        if recorded.omitted:
+            self.telemetry.logger.warning("result not recorded: %s", recorded.omitted)
         fenced = self._write_finish(Finish(
             job=spec.name, slot=claim.slot, attempt=claim.attempt, token=claim.token,
             status=Status.SUCCEEDED, now=now.timestamp(), started_at=started.timestamp(),
-            duration_ms=duration_ms, result=_summary(result),
+            duration_ms=duration_ms, result=recorded.value, result_omitted=recorded.omitted,
             release_overlap=claim.guard_overlap))
         if not fenced:
             return self._lease_lost(spec, claim)
@@ -363,17 +367,6 @@ class SlotService:
             ATTR_DEAD_TOKEN: dead_token}
         self.actions.send_to_dlq(message.body,
                                  {name: value for name, value in attributes.items() if value})
-
-
-def _summary(result: Any) -> Any:
-    """A job's return value if it is small JSON, else its repr (run records stay small)."""
-    if result is None:
-        return None
-    try:
-        text = json.dumps(result, default=str)
-    except (TypeError, ValueError):
-        return repr(result)[:400]
-    return json.loads(text) if len(text) <= 2000 else text[:2000]
 
 
 def _short_traceback(exc: BaseException) -> str:

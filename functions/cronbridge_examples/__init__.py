@@ -3,7 +3,8 @@
 Importing this package registers the jobs: ``log-purge``, ``daily-aggregation``,
 ``cache-refresh`` (fails on purpose on some slots), ``email-outbox`` and ``health-report``.
 Resource names come from :class:`~cronbridge_examples.resources.DemoResources`;
-:func:`cronbridge_examples.seed.seed_demo` creates the resources and their data.
+:func:`cronbridge_examples.seed.seed_demo`, a ``@local_resources`` hook, creates the
+resources and their data on the embedded AWS.
 """
 
 from cronbridge_examples import (  # noqa: F401  (imported to register the jobs)
@@ -12,6 +13,5 @@ from cronbridge_examples import (  # noqa: F401  (imported to register the jobs)
     email_outbox,
     health_report,
     log_purge,
+    seed,
 )
-
-from cronbridge_examples.seed import seed_demo as local_setup  # noqa: E402,F401  (cronbridge local seeds with it)

@@ -31,7 +31,7 @@ from cronbridge.core.plan import DeploymentPlan, build_plan
 from cronbridge.local.clock import WallClock
 from cronbridge.local.esm import EventSourceMapping
 from cronbridge.local.provision import JobResources, provision
-from cronbridge.local.simulate import run_local_setup
+from cronbridge.local_resources import run_local_resources
 from cronbridge.runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,7 +128,7 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployed]:
         plan = build_plan(registry, app=APP, job_modules=MODULES)
         resources = provision(plan)
         now = datetime.now(timezone.utc)
-        run_local_setup(MODULES, now - timedelta(hours=1), now + timedelta(hours=1))
+        run_local_resources(MODULES, now - timedelta(hours=1), now + timedelta(hours=1))
         settings = Settings(app=APP, table_name=plan.table_name, job_modules=MODULES)
         # The store names its endpoint: the model classes are cached per (table, host), and a
         # module run earlier in this process had the same table on another server.

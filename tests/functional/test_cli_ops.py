@@ -142,7 +142,7 @@ def test_a_bad_schedule_in_the_job_modules_exits_2(app: Deployed, tmp_path: Path
 
     assert result.exit_code == 2
     assert "job 'broken-job': schedule is invalid: hours '25'" in result.stderr
-    assert missing.exit_code == 2 and "cannot import the job modules" in missing.stderr
+    assert missing.exit_code == 2 and "cannot import job module 'no_such_module'" in missing.stderr
 
 
 def test_history_is_newest_first_with_filters(app: Deployed) -> None:

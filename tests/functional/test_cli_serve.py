@@ -57,7 +57,9 @@ class Served:
 def environment() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "CRONBRIDGE_"))}
-    return {**env, "PYTHONPATH": str(ROOT / "functions"), "PYTHONUNBUFFERED": "1"}
+    # Run from a scratch directory, so the project is named: this repository, the demo's.
+    return {**env, "PYTHONPATH": str(ROOT / "functions"), "PYTHONUNBUFFERED": "1",
+            "CRONBRIDGE_PROJECT": str(ROOT)}
 
 
 @contextmanager

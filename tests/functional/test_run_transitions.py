@@ -9,7 +9,9 @@ import pytest
 
 from cronbridge.core import metrics as m
 from cronbridge.core.errors import LeaseLostError, PermanentError, StoreBusyError
+from cronbridge.cli.jobs_cmds import run_dict
 from cronbridge.core.messages import command_body
+from cronbridge.core.results import RESULT_LIMIT_BYTES
 from cronbridge.core.runstate import Claim, Expect, Finish, Status, Trigger
 from cronbridge.service import (ATTR_DEAD_TOKEN, ATTR_ERROR_MESSAGE, ATTR_ERROR_TYPE, ATTR_SLOT,
                                 STORE_BUSY_RETRY_SECONDS)
@@ -509,3 +511,19 @@ def test_a_message_without_a_usable_job_or_slot_is_dead_lettered_with_the_reason
     assert letter["Body"] == body
     assert letter["MessageAttributes"][ATTR_ERROR_TYPE]["StringValue"] == "BadMessageError"
     assert letter["MessageAttributes"][ATTR_ERROR_MESSAGE]["StringValue"]
+
+
+@pytest.mark.parametrize(("returned", "kept", "omitted"), [
+    ({"rows": 3, "tables": ("a", "b")}, {"rows": 3, "tables": ["a", "b"]}, None),
+    ({"at": START}, None,
+     "not JSON: dict value (Object of type datetime is not JSON serializable)"),
+    ("x" * (RESULT_LIMIT_BYTES + 1), None,
+     f"too big: {RESULT_LIMIT_BYTES + 3} bytes of JSON, over the {RESULT_LIMIT_BYTES}-byte limit"),
+])
+def test_the_run_record_keeps_a_json_result_or_says_why_not(harness, returned, kept, omitted):
+    h = harness(spec(func=lambda ctx: returned))
+    h.send(START)
+    [result] = h.deliver()
+    assert result.outcome == "succeeded"  # a result it cannot keep does not fail the run
+    row = run_dict(h.run_item(SLOT))
+    assert (row["status"], row["result"], row["result_omitted"]) == ("SUCCEEDED", kept, omitted)

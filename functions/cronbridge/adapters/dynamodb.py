@@ -74,6 +74,7 @@ class RunItem(Model):
     skip_reason = UnicodeAttribute(null=True)
     checkpoint = JSONAttribute(null=True)
     result = JSONAttribute(null=True)
+    result_omitted = UnicodeAttribute(null=True)  # why a return value is not in ``result``
     message_id = UnicodeAttribute(null=True)
     request_id = UnicodeAttribute(null=True)
     trace_id = UnicodeAttribute(null=True)
@@ -270,6 +271,8 @@ class DynamoRunStore:
         ]
         if finish.result is not None:
             run_actions.append(Run.result.set(finish.result))
+        if finish.result_omitted is not None:
+            run_actions.append(Run.result_omitted.set(finish.result_omitted))
         if finish.dead_token:
             run_actions += [Run.dead_token.set(finish.dead_token),
                             Run.dead_message_id.set(finish.dead_message_id)]

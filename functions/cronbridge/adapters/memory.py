@@ -78,6 +78,8 @@ class MemoryRunStore:
             run.pop("lease_expires_at", None)
             if finish.result is not None:
                 run["result"] = finish.result
+            if finish.result_omitted is not None:
+                run["result_omitted"] = finish.result_omitted
             if finish.dead_token:
                 run.update(dead_token=finish.dead_token, dead_message_id=finish.dead_message_id)
             job = self.jobs.setdefault(finish.job, {})

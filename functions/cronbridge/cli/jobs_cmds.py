@@ -276,6 +276,7 @@ def run_dict(run: Any) -> dict[str, Any]:
         "duration_ms": int(run.duration_ms) if run.duration_ms is not None else None,
         "error_type": run.error_type, "error_message": run.error_message,
         "skip_reason": run.skip_reason, "result": run.result,
+        "result_omitted": run.result_omitted,
         "attempts": [{"attempt": int(a.attempt), "outcome": a.outcome,
                       "started_at": iso(a.started_at), "finished_at": iso(a.finished_at),
                       "duration_ms": int(a.duration_ms) if a.duration_ms is not None else None,
@@ -291,6 +292,8 @@ def _detail(row: dict[str, Any]) -> str:
              for a in row["attempts"] if a["error_type"]]
     if not lines and row["error_type"] and row["status"] != Status.SUCCEEDED.value:
         lines.append(f"{row['error_type']}: {row['error_message']}")
+    if row["result_omitted"]:
+        lines.append(f"result not recorded: {row['result_omitted']}")
     return "\n".join(line[:160] for line in lines)
 
 

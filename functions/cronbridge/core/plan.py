@@ -197,7 +197,7 @@ def check_job_plan(job_plan: JobPlan, app: str = DEFAULT_APP) -> None:
 
 
 def build_plan(registry: JobRegistry | Iterable[JobSpec], *, app: str = DEFAULT_APP,
-               job_modules: Iterable[str] = ("cronbridge_examples",),
+               job_modules: Iterable[str] = (),
                max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT) -> DeploymentPlan:
     """Compute the deployment plan for ``registry``.
 

@@ -134,6 +134,7 @@ class Finish:
     error_type: str | None = None
     error_message: str | None = None
     result: Any = None
+    result_omitted: str | None = None  # why a return value is not in ``result``
     dead_token: str | None = None
     dead_message_id: str | None = None
     release_overlap: bool = True

@@ -8,7 +8,6 @@ into the real Lambda handler. Time is simulated: nothing sleeps.
 from __future__ import annotations
 
 import heapq
-import importlib
 import itertools
 import json
 import random
@@ -35,6 +34,8 @@ from cronbridge.local.clock import SimulatedClock
 from cronbridge.local.embedded import LOCAL_ACCOUNT, embedded_aws, queue_has_visible_messages
 from cronbridge.local.esm import EventSourceMapping, ObservedWorker
 from cronbridge.local.provision import JobResources, provision
+from cronbridge.local_resources import run_local_resources
+from cronbridge.project import load_project
 from cronbridge.runtime.settings import Settings
 from cronbridge.service import ATTR_JOB, ATTR_SLOT, Result
 
@@ -114,6 +115,7 @@ def run_simulation(start: datetime, duration: timedelta, *, chaos: Chaos | None 
                    log_path: Path | None = None, app: str = "cronbridge") -> Simulation:
     """Simulate ``duration`` of schedules from ``start`` (aware UTC) on an embedded moto.
 
+    ``job_modules``: default the project's (``[tool.cronbridge]``, see :mod:`cronbridge.project`).
     Returns the per-job counts and invariants. Deterministic for a given ``seed``.
 
     Raises:
@@ -127,20 +129,20 @@ def run_simulation(start: datetime, duration: timedelta, *, chaos: Chaos | None 
     rng = random.Random(seed)
     ledger = Ledger()
     settings = Settings(app=app, table_name=f"{app}-runs",
-                        job_modules=job_modules or Settings().job_modules)
+                        job_modules=job_modules or load_project().job_modules)
     log_path = log_path or Path(".cronbridge/local/worker.log")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     from cronbridge.runtime import handler
 
     with embedded_aws(clock), log_path.open("w") as log, redirect_stdout(log), \
-            _handler_logs_to(handler, log):
+            handler_logs_to(handler, log):
         registry = load_job_modules(settings.job_modules)
         plan = build_plan(registry, app=app, job_modules=settings.job_modules)
         resources = provision(plan)
-        run_local_setup(settings.job_modules, start, end)
-        worker, results = _install_worker(settings, plan,
-                                          instrument(registry, ledger, chaos, rng),
-                                 clock, rng, chaos)
+        run_local_resources(settings.job_modules, start, end)
+        worker, results = install_worker(settings, plan,
+                                         instrument(registry, ledger, chaos, rng),
+                                         clock, rng, chaos)
         sqs = boto3.client("sqs")
         mappings = [EventSourceMapping(sqs, res, handler.lambda_handler, clock, REGION,
                                        ready=queue_has_visible_messages)
@@ -157,17 +159,10 @@ def run_simulation(start: datetime, duration: timedelta, *, chaos: Chaos | None 
     return result
 
 
-def run_local_setup(modules: tuple[str, ...], start: datetime, end: datetime) -> None:
-    """Call each job module's ``local_setup(start, end)`` hook, if it has one: it creates and
-    seeds what its jobs use for a run over ``[start, end)`` (aware UTC)."""
-    for name in modules:
-        setup = getattr(importlib.import_module(name), "local_setup", None)
-        if setup is not None:
-            setup(start, end)
-
-
 @contextmanager
-def _handler_logs_to(handler: Any, log: Any) -> Iterator[None]:
+def handler_logs_to(handler: Any, log: Any) -> Iterator[None]:
+    """Send the Lambda handler's logs to ``log`` for the duration; afterwards the handler
+    builds a fresh worker (whatever :func:`install_worker` put in is dropped)."""
     # The handler's Powertools logger writes to the stream it was created with; point it at
     # the log file so the terminal shows only the summary, and give both back afterwards.
     previous = handler.telemetry.logger.registered_handler.setStream(log)
@@ -178,9 +173,11 @@ def _handler_logs_to(handler: Any, log: Any) -> Iterator[None]:
         handler.use_worker(None)
 
 
-def _install_worker(settings: Settings, plan: DeploymentPlan, registry: Any,
-                    clock: SimulatedClock, rng: random.Random, chaos: Chaos
-                    ) -> tuple[Any, list[Result]]:
+def install_worker(settings: Settings, plan: DeploymentPlan, registry: Any,
+                   clock: SimulatedClock, rng: random.Random, chaos: Chaos
+                   ) -> tuple[Any, list[Result]]:
+    """Serve the Lambda handler with a worker on ``clock`` whose run store and SQS suffer
+    ``chaos``; returns it and the list every handled message's :class:`Result` is added to."""
     from cronbridge.runtime import handler
     from cronbridge.runtime.wiring import Worker
 
