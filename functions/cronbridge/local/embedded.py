@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,25 +63,35 @@ def moto_speedups(clock: SimulatedClock | None = None) -> Iterator[None]:
     import moto.sqs.models as sqs_models
     from moto.dynamodb.models.dynamo_type import Item
     from moto.dynamodb.models.table import Table
-    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
     patches: list[tuple[Any, str, Any]] = [
         (dynamodb_models.DynamoDBBackend, "transact_write_items", fast_transact_write_items),
         (Item, "instances_tracked", _Untracked()),
         (sqs_models.Message, "instances_tracked", _Untracked()),
         (DepthFirstTraverser, "traverse_node_recursively", _traverse_node_recursively),
-        (Table, "query", _narrowed_index_query(Table.query))]
+        (Table, "query", _narrowed_index_query(Table.query)),
+        (UpdateExpressionParser, "make", _parsed_once(UpdateExpressionParser.make)),
+        (Node, "__deepcopy__", _copy_node)]
     if clock is not None:
         patches += [(sqs_models, "unix_time", lambda *args: clock.epoch()),
                     (sqs_models, "unix_time_millis", lambda *args: clock.epoch_millis())]
-    originals = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
+    # As stored on the owner (a classmethod stays one), or absent: deleted again after.
+    originals = [(owner, name, vars(owner).get(name, _ABSENT)) for owner, name, _ in patches]
     for owner, name, replacement in patches:
         setattr(owner, name, replacement)
     try:
         yield
     finally:
         for owner, name, original in originals:
-            setattr(owner, name, original)
+            if original is _ABSENT:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+
+
+_ABSENT = object()
 
 
 class _Untracked(list):  # type: ignore[type-arg]
@@ -127,6 +139,29 @@ def _traverse_node_recursively(self: Any, node: Any, child_id: int = -1) -> Any:
         if parent_node:
             parent_node.children[child_id] = node
     return node
+
+
+def _parsed_once(make: Any) -> Any:
+    """moto's ``UpdateExpressionParser.make``, parsing each distinct expression once.
+
+    moto parses an update expression up to three times per write (request validation, the
+    transaction's checks, the update itself), and a run table sees a few dozen distinct
+    expressions. Every caller reads the tree or validates a deep copy of it
+    (``Validator.__init__``), so one shared tree per expression is safe.
+    """
+    cached = functools.lru_cache(maxsize=512)(make)
+    return classmethod(lambda cls, expression_str: cached(expression_str))
+
+
+def _copy_node(self: Any, memo: dict[int, Any]) -> Any:
+    """``Node.__deepcopy__``: the attributes copied one by one, without the generic
+    ``__reduce_ex__`` round trip that made copying the syntax tree of every update a tenth of
+    a simulated day. Parent links go through ``memo`` as in :func:`copy.deepcopy`."""
+    clone = object.__new__(type(self))
+    memo[id(self)] = clone
+    for name, value in vars(self).items():
+        setattr(clone, name, copy.deepcopy(value, memo))
+    return clone
 
 
 _NOT_A_NODE = object()
