@@ -64,12 +64,14 @@ def test_queue_and_dlq(demo: Synthesized, job: JobPlan) -> None:
     dlq = _logical_id(template, "AWS::SQS::Queue", QueueName=job.dlq_name)
     template.has_resource_properties("AWS::SQS::Queue", {
         "QueueName": job.dlq_name, "MessageRetentionPeriod": DLQ_RETENTION_SECONDS,
+        "MaximumMessageSize": job.dlq_max_message_bytes,
         "SqsManagedSseEnabled": True, "KmsMasterKeyId": Match.absent(),
     })
     template.has_resource_properties("AWS::SQS::Queue", {
         "QueueName": job.queue_name,
         "VisibilityTimeout": job.visibility_timeout_seconds,
         "MessageRetentionPeriod": job.queue_retention_seconds,
+        "MaximumMessageSize": job.queue_max_message_bytes,
         "SqsManagedSseEnabled": True, "KmsMasterKeyId": Match.absent(),
         "RedrivePolicy": {"deadLetterTargetArn": _arn(dlq),
                           "maxReceiveCount": job.max_receive_count},
@@ -77,6 +79,7 @@ def test_queue_and_dlq(demo: Synthesized, job: JobPlan) -> None:
     assert job.visibility_timeout_seconds >= 6 * job.timeout_seconds
     assert job.max_receive_count >= 5
     assert job.dlq_retention_seconds > job.queue_retention_seconds
+    assert job.dlq_max_message_bytes > job.queue_max_message_bytes + 10_000
 
 
 def test_rule_targets_queue_with_retry_policy_and_dlq(demo: Synthesized, job: JobPlan) -> None:

@@ -316,6 +316,10 @@ class DynamoRunStore:
             else:
                 actions.append(Job.consecutive_failures.set((Job.consecutive_failures | 0) + 1))
             in_order = Job.last_order.does_not_exist() | (Job.last_order < order)
+            if finish.status is Status.SUCCEEDED:
+                # The condition form of runstate.redriven_to_success.
+                in_order = in_order | ((Job.last_order == order)
+                                       & (Job.last_status == Status.DEAD.value))
             condition = in_order if condition is None else condition & in_order
         if condition is None:
             return None

@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 from cronbridge.core.runstate import (Claim, Conflict, Expect, Finish, JobSnapshot, Outcome,
-                                      RunSnapshot, Skip, Status)
+                                      RunSnapshot, Skip, Status, redriven_to_success)
 
 
 class MemoryRunStore:
@@ -88,7 +88,9 @@ class MemoryRunStore:
                 for name in ("active_slot", "active_token", "active_lease_expires_at"):
                     job.pop(name, None)
             if (finish.status in (Status.SUCCEEDED, Status.DEAD)
-                    and job.get("last_order", "") < finish.order):
+                    and (job.get("last_order", "") < finish.order
+                         or redriven_to_success(job.get("last_order"),
+                                                 job.get("last_status"), finish))):
                 job.update(last_status=finish.status.value, last_slot=finish.slot,
                            last_order=finish.order)
                 if finish.status is Status.SUCCEEDED:

@@ -46,7 +46,6 @@ from cronbridge.core import metrics
 from cronbridge.core.errors import PlanError
 from cronbridge.core.jobs import JobRegistry, JobSpec
 from cronbridge.core.plan import (
-    DEFAULT_APP,
     DEFAULT_MAX_RECEIVE_COUNT,
     MIN_MAX_RECEIVE_COUNT,
     DeploymentPlan,
@@ -283,11 +282,13 @@ class ScheduledJob(Construct):
         # SQS-managed SSE: EventBridge cannot send to a queue encrypted with alias/aws/sqs.
         self.dlq = sqs.Queue(
             self, "Dlq", queue_name=job.dlq_name, encryption=sqs.QueueEncryption.SQS_MANAGED,
-            retention_period=Duration.seconds(job.dlq_retention_seconds), enforce_ssl=True)
+            retention_period=Duration.seconds(job.dlq_retention_seconds), enforce_ssl=True,
+            max_message_size_bytes=job.dlq_max_message_bytes)
         self.queue = sqs.Queue(
             self, "Queue", queue_name=job.queue_name, encryption=sqs.QueueEncryption.SQS_MANAGED,
             visibility_timeout=Duration.seconds(job.visibility_timeout_seconds),
             retention_period=Duration.seconds(job.queue_retention_seconds), enforce_ssl=True,
+            max_message_size_bytes=job.queue_max_message_bytes,
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq,
                                                   max_receive_count=job.max_receive_count))
         self.rule = events.Rule(

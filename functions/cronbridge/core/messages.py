@@ -30,7 +30,7 @@ from typing import Any
 from cronbridge.core.errors import BadMessageError
 from cronbridge.core.jobs import JobSpec
 from cronbridge.core.runstate import Trigger
-from cronbridge.core.slots import (MANUAL_PREFIX, format_slot, manual_slot, parse_time,
+from cronbridge.core.slots import (check_manual_slot, format_slot, manual_slot, parse_time,
                                    slot_time, snap_to_schedule)
 
 COMMAND_VERSION = 1
@@ -68,6 +68,8 @@ def parse_body(body: str, *, job_for_rule: Callable[[str], JobSpec | None],
         message = json.loads(body)
     except (TypeError, ValueError) as exc:
         raise BadMessageError(f"body is not JSON: {exc}") from None
+    except RecursionError:
+        raise BadMessageError("body is JSON nested too deeply to read") from None
     if not isinstance(message, dict):
         raise BadMessageError("body is not a JSON object")
     version = message.get("cronbridge")
@@ -113,10 +115,11 @@ def _parse_command(message: dict[str, Any], get_job: Callable[[str], JobSpec]) -
     slot = message.get("slot")
     if not isinstance(slot, str) or not slot:
         raise BadMessageError("command has no 'slot'")
-    if trigger == Trigger.MANUAL.value and (not slot.startswith(MANUAL_PREFIX)
-                                            or slot == MANUAL_PREFIX):
-        raise BadMessageError(f"a manual slot must be {MANUAL_PREFIX!r} followed by an id")
+    if trigger == Trigger.MANUAL.value:
+        check_manual_slot(slot)
     scheduled = slot_time(slot)
+    if trigger == Trigger.BACKFILL.value and scheduled is None:
+        raise BadMessageError(f"a backfill slot must be a scheduled time, got {slot[:80]!r}")
     if scheduled is not None:
         # A backfilled slot must be one the schedule really has, so it keys the same run.
         snapped = snap_to_schedule(spec.parsed_schedule, scheduled)

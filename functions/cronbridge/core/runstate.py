@@ -149,6 +149,15 @@ class Finish:
         return self.slot
 
 
+def redriven_to_success(last_order: str | None, last_status: str | None,
+                        finish: Finish) -> bool:
+    """Whether ``finish`` is the job's latest slot, DEAD until now, succeeding after a
+    redrive: the streak must then end, although slot order alone (strictly later slots
+    only, so the same slot dying twice counts once) would ignore it."""
+    return (finish.status is Status.SUCCEEDED and last_order == finish.order
+            and last_status == Status.DEAD.value)
+
+
 @dataclass(frozen=True)
 class Skip:
     job: str
