@@ -8,9 +8,10 @@ What each job's code calls (``functions/cronbridge_examples/``), and so what it 
 ``daily-aggregation``  S3 ``ListBucket`` (access-log prefix), ``GetObject`` (access-log
                        objects); DynamoDB ``PutItem`` (data table)
 ``cache-refresh``      SSM ``GetParameter`` (config); DynamoDB ``PutItem`` (data table)
-``email-outbox``       DynamoDB ``Query``, ``UpdateItem`` (data table); SES ``SendEmail``
+``email-outbox``       DynamoDB ``Query``, ``GetItem``, ``UpdateItem`` (data table and its
+                      ``pending`` index); SES ``SendEmail``
                        (sender identity)
-``health-report``      S3 ``ListBucket`` (whole bucket); DynamoDB ``Query``, ``GetItem``
+``health-report``      S3 ``ListBucket`` (whole bucket); DynamoDB ``GetItem`` (data table), ``Query`` (``pending`` index)
                        (data table); CloudWatch ``PutMetricData`` (namespace
                        ``cronbridge/demo`` only)
 =====================  ===============================================================
@@ -23,6 +24,7 @@ that no call uses.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from aws_cdk import Acknowledgment, Names, RemovalPolicy, Validations
 from aws_cdk import aws_dynamodb as dynamodb
@@ -33,6 +35,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from cronbridge.cdk import ScheduledJobs
+from cronbridge_examples.email_outbox import PENDING_ATTR, PENDING_INDEX
 from cronbridge_examples.resources import (
     ENV_BUCKET,
     ENV_CONFIG_PARAM,
@@ -86,6 +89,11 @@ class DemoData(Construct):
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True),
             removal_policy=removal_policy)
+        # The outbox's sparse index of PENDING emails (as the demo's local seed creates it).
+        self.table.add_global_secondary_index(
+            index_name=PENDING_INDEX, projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=PENDING_ATTR, type=dynamodb.AttributeType.STRING))
         self.config = ssm.StringParameter(
             self, "Config", parameter_name=f"/{app}/demo/config",
             string_value=json.dumps(CONFIG, sort_keys=True),
@@ -114,21 +122,32 @@ class DemoData(Construct):
                 id=f"AwsSolutions-IAM5[Resource::<{self._bucket_arn_parameter()}>/{LOG_PREFIX}*]",
                 reason="The job reads or deletes access-log objects by key, so it needs every "
                        "object under the access-log prefix (and nothing outside it)."))
-        self.table.grant(aggregation, "dynamodb:PutItem")
+        self._grant_table(aggregation, "dynamodb:PutItem")
         # Not config.grant_read: that adds DescribeParameters, GetParameters and
         # GetParameterHistory, which the job does not call.
         cache.add_to_role_policy(iam.PolicyStatement(
             actions=["ssm:GetParameter"], resources=[self.config.parameter_arn]))
-        self.table.grant(cache, "dynamodb:PutItem")
-        self.table.grant(outbox, "dynamodb:Query", "dynamodb:UpdateItem")
+        self._grant_table(cache, "dynamodb:PutItem")
+        self._grant_table(outbox, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        # The pending emails come from the outbox's sparse index (the health report counts
+        # them there too).
+        for function in (outbox, health):
+            function.add_to_role_policy(iam.PolicyStatement(
+                actions=["dynamodb:Query"],
+                resources=[f"{self.table.table_arn}/index/{PENDING_INDEX}"]))
         self.sender.grant(outbox, "ses:SendEmail")
         health.add_to_role_policy(iam.PolicyStatement(
             actions=["s3:ListBucket"], resources=[self.bucket.bucket_arn]))
-        self.table.grant(health, "dynamodb:Query", "dynamodb:GetItem")
+        self._grant_table(health, "dynamodb:GetItem")
         # PutMetricData has no resource-level permissions; the namespace condition confines it.
         health.add_to_role_policy(iam.PolicyStatement(
             actions=["cloudwatch:PutMetricData"], resources=["*"],
             conditions={"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}}))
+
+    def _grant_table(self, function: Any, *actions: str) -> None:
+        # Not table.grant: with an index on the table it also grants every index (index/*).
+        function.add_to_role_policy(iam.PolicyStatement(actions=list(actions),
+                                                        resources=[self.table.table_arn]))
 
     def _bucket_arn_parameter(self) -> str:
         # The bucket is in the app's stack and each job in a nested stack, so a job's policy

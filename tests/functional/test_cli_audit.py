@@ -5,11 +5,13 @@ failing pausing itself with the reason shown by ``jobs`` and sent to the alarm t
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 
 import boto3
+from run_harness import READY_SECONDS
 import pytest
 from cli_support import APP, Deployed, deployed, hour_floor, iso
 
@@ -103,8 +105,14 @@ def test_a_job_failing_n_times_in_a_row_pauses_itself(app: Deployed,
     for n in range(3):  # a permanent error each: the date must be YYYY-MM-DD
         app.cb_json("trigger", "daily-aggregation", "--slot", f"bad-{n}", "--payload",
                     '{"date": "yesterday"}')
-        app.drain("daily-aggregation")
-        row = next(r for r in app.cb_json("jobs") if r["job"] == "daily-aggregation")
+        # Poll: under load a drain can end before the last finish write is visible.
+        deadline = time.monotonic() + READY_SECONDS
+        while True:
+            app.drain("daily-aggregation")
+            row = next(r for r in app.cb_json("jobs") if r["job"] == "daily-aggregation")
+            if row["consecutive_failures"] == n + 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         assert row["consecutive_failures"] == n + 1
         assert row["paused"] is (n == 2)
 

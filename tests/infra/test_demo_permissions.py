@@ -165,6 +165,8 @@ def _requests(service: str, operation: str, params: dict[str, Any]) -> list[Requ
         case "s3", "DeleteObjects":  # authorised per key as DeleteObject
             return [Request("s3:DeleteObject", f"{bucket}/{obj['Key']}")
                     for obj in params["Delete"]["Objects"]]
+        case "dynamodb", "Query" if params.get("IndexName"):  # an index is its own resource
+            return [Request("dynamodb:Query", f"{table}/index/{params['IndexName']}")]
         case "dynamodb", ("GetItem" | "PutItem" | "UpdateItem" | "Query"):
             return [Request(f"dynamodb:{operation}", table)]
         case "ssm", "GetParameter":
