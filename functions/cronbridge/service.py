@@ -258,7 +258,7 @@ class SlotService:
                              scheduled_time=delivery.scheduled_time, attempt=claim.attempt,
                              trigger=claim.trigger, payload=delivery.payload,
                              logger=self.telemetry.logger, resume_state=resume_state,
-                             _remaining_ms=remaining_ms, _checkpoint=save_checkpoint)
+                             key=delivery.key, _remaining_ms=remaining_ms, _checkpoint=save_checkpoint)
         with self.telemetry.span(f"run {spec.name}", job=spec.name, slot=delivery.slot):
             try:
                 result = spec.func(context)
