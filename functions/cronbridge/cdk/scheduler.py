@@ -18,13 +18,11 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from cronbridge.adapters.scheduler import MAX_EVENT_AGE_SECONDS, RETRY_ATTEMPTS
 from cronbridge.core.messages import scheduler_input
 from cronbridge.core.plan import JobPlan
 
 SCHEDULER_PRINCIPAL = "scheduler.amazonaws.com"
-# Scheduler's maxima (RetryPolicy: 0-185 attempts, 60-86400 s).
-RETRY_ATTEMPTS = 185
-MAX_EVENT_AGE_SECONDS = 86400
 # What a principal needs to manage one job's schedules (cronbridge.schedules). ListSchedules
 # supports no resource-level permission, so it is granted on '*' (it lists names only).
 MANAGE_ACTIONS = ("scheduler:CreateSchedule", "scheduler:GetSchedule",
