@@ -21,7 +21,7 @@ from cronbridge.core.describe import describe_schedule
 from cronbridge.core.messages import command_body
 from cronbridge.core.plan import MISSED_SLOT, JobPlan, alarm_name
 from cronbridge.core.runstate import Status, Trigger
-from cronbridge.core.slots import MANUAL_PREFIX, manual_slot, slot_time
+from cronbridge.core.slots import MANUAL_PREFIX, check_key, manual_slot, slot_key, slot_time
 
 NEXT_FIRE_TIMES = 3
 MAX_SLOT_ID = 200  # well inside DynamoDB's 1 KB sort key, and readable in a table
@@ -58,10 +58,16 @@ def jobs_cmd(target: Target, as_json: bool) -> None:
         for r in rows:
             state = r["state"]
             style = "green" if state == "enabled" else "yellow" if state == "paused" else "red"
+            local = next(iter(r["next_local"]), None)
+            zone = f" {r['timezone']}" if r["timezone"] else ""
             table.add_row(
-                r["job"], f"{r['schedule']}\n[dim]{r['schedule_description']}[/dim]",
+                r["job"], f"{r['schedule']}{zone}\n[dim]{r['schedule_description']}[/dim]",
                 f"[{style}]{state}[/{style}]",
-                r["next_fire_times"][0][:16].replace("T", " ") if r["next_fire_times"] else "-",
+                (r["next_fire_times"][0][:16].replace("T", " ") if r["next_fire_times"] else
+                 "per key" if r["via"] == "dynamic" else "-")
+                + (f"\n[dim]{local['local'].replace('T', ' ')} local"
+                   f"{' (' + local['status'] + ')' if local['status'] != 'fires' else ''}[/dim]"
+                   if local else ""),
                 f"{r['last_status'] or '-'}\n[dim]{r['last_slot'] or ''}[/dim]",
                 str(r["consecutive_failures"]),
                 "-" if r["dlq_depth"] is None else str(r["dlq_depth"]))
@@ -76,7 +82,7 @@ def jobs_cmd(target: Target, as_json: bool) -> None:
 
 def _job_row(target: Target, job_plan: JobPlan, now: datetime) -> dict[str, Any]:
     spec = target.registry.get(job_plan.job)
-    rule_state = target.rules.state(job_plan.rule_name)
+    rule_state = target.switch_state(job_plan)
     try:
         queues = target.queues(job_plan)
     except OperationFailed:
@@ -89,17 +95,24 @@ def _job_row(target: Target, job_plan: JobPlan, now: datetime) -> dict[str, Any]
     known = next((s for s in (last_slot, record.last_success_slot if record else None)
                   if s and slot_time(s) is not None), None)
     grid = schedule_grid(spec, known, now)
+    upcoming = (grid.preview(now, NEXT_FIRE_TIMES)
+                if grid and rule_state == ENABLED and not paused and job_plan.via != "dynamic"
+                else [])
     return {
         "job": job_plan.job,
         "description": job_plan.description,
         "schedule": job_plan.schedule_expression,
+        "timezone": job_plan.timezone,
+        "via": job_plan.via,
         "schedule_description": describe_schedule(spec.parsed_schedule),
         "deployed": deployed,
         "rule_state": rule_state,
         "paused": paused,
         "state": pause_state(rule_state, paused) if queues else "not deployed",
-        "next_fire_times": [iso(t) for t in grid.next_fire_times(now, NEXT_FIRE_TIMES)]
-        if grid and rule_state == ENABLED and not paused else [],
+        "next_fire_times": [iso(t.utc) for t in upcoming if t.utc],
+        # Wall time in the job's zone, with Scheduler's DST notes (skipped, ambiguous).
+        "next_local": [{"local": t.local.isoformat(timespec="minutes"), "status": t.status,
+                        "note": t.note} for t in upcoming] if job_plan.timezone else [],
         "last_status": record.last_status if record else None,
         "last_slot": last_slot,
         "last_success_slot": record.last_success_slot if record else None,
@@ -118,6 +131,10 @@ def _depth(target: Target, queue_url: str) -> int:
 
 def _toggle(target: Target, job: str, *, enabled: bool, as_json: bool) -> None:
     job_plan = target.job(job)
+    if job_plan.via == "dynamic":
+        raise click.BadParameter(
+            f"{job_plan.job} runs on per-key schedules: pause or resume each with `cronbridge "
+            f"schedules pause|resume {job_plan.job} KEY`", param_hint="JOB")
     before = pause_state(target.rule_state(job_plan),
                          bool((record := target.store.get_job(job_plan.job)) and record.paused))
     now = datetime.now(timezone.utc).timestamp()
@@ -125,7 +142,7 @@ def _toggle(target: Target, job: str, *, enabled: bool, as_json: bool) -> None:
     # is SKIPPED), enabling unpauses first (the rule is still off, nothing runs). Either way
     # the half-done state shows as drift in `cronbridge jobs` and rerunning finishes it.
     target.store.set_paused(job_plan.job, not enabled, now=now)
-    target.rules.set_enabled(job_plan.rule_name, enabled)
+    target.set_switch(job_plan, enabled)
     # A paused job settles no slots, so its missed-slot alarm would fire: its notifications
     # follow the switch (a name the target lacks, e.g. locally, is ignored).
     cloudwatch = target.client("cloudwatch")
@@ -147,7 +164,8 @@ def _toggle(target: Target, job: str, *, enabled: bool, as_json: bool) -> None:
 @json_option
 @target_command
 def enable_cmd(target: Target, job: str, as_json: bool) -> None:
-    """Resume JOB: clear its paused flag and enable its EventBridge rule (idempotent).
+    """Resume JOB: clear its paused flag and enable its EventBridge rule or Scheduler
+    schedule (idempotent).
 
     Slots missed while it was paused are not run; backfill them if they matter.
     """
@@ -159,7 +177,8 @@ def enable_cmd(target: Target, job: str, as_json: bool) -> None:
 @json_option
 @target_command
 def disable_cmd(target: Target, job: str, as_json: bool) -> None:
-    """Pause JOB: set its paused flag and disable its EventBridge rule (idempotent).
+    """Pause JOB: set its paused flag and disable its EventBridge rule or Scheduler
+    schedule (idempotent).
 
     Scheduled deliveries already queued are recorded SKIPPED (reason paused), and a redeploy
     that re-enables the rule does not resume the job (`jobs` shows that drift).
@@ -302,12 +321,18 @@ def _detail(row: dict[str, Any]) -> str:
                                             "(UTC if no offset), e.g. 2026-11-30T00:00Z.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True,
               help="At most this many runs.")
+@click.option("--key", metavar="KEY", help="Only the runs of this key's dynamic schedule.")
 @json_option
 @target_command
 def history_cmd(target: Target, job: str, status: str | None, since: datetime | None,
-                limit: int, as_json: bool) -> None:
+                limit: int, key: str | None, as_json: bool) -> None:
     """Show JOB's runs newest first: status, trigger, attempts, duration, errors and skip
     reasons. Runs past their retention (DynamoDB TTL) are hidden."""
+    if key is not None:
+        try:
+            check_key(key)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--key") from None
     job_plan = target.job(job)
     target.queues(job_plan)  # a job the target does not have is an error, not "no runs"
     now = datetime.now(timezone.utc)
@@ -315,6 +340,7 @@ def history_cmd(target: Target, job: str, status: str | None, since: datetime | 
                                           since=iso(since) if since else None))
     wanted = (run for run in runs
               if (status is None or run.status == status.upper())
+              and (key is None or slot_key(run.slot) == key)
               and (since is None or _when(run) >= since.timestamp()))
     rows = [run_dict(run) for run in itertools.islice(wanted, limit)]
 
@@ -322,6 +348,7 @@ def history_cmd(target: Target, job: str, status: str | None, since: datetime | 
         if not rows:
             click.echo(f"no runs of {job_plan.job}" + (f" with status {status.upper()}"
                                                        if status else "")
+                       + (f" for key {key}" if key else "")
                        + (f" since {iso(since)}" if since else ""))
             return
         table = Table(title=f"{job_plan.job}: newest first")
