@@ -40,7 +40,7 @@ class Served:
         for line in self.process.stdout:
             self.lines.put(line)
 
-    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+    def wait_for(self, text: str, timeout: float = 120.0) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
