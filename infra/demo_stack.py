@@ -17,6 +17,8 @@ Context options (``cdk synth -c KEY=VALUE`` or ``cdk.json``), all optional:
 ``cronbridge:max_receive_count``    the job queues' redrive threshold (default 10, minimum 5)
 ``cronbridge:job_stacks``           hash buckets (nested stacks) for jobs (default 64)
 ``cronbridge:destroy_on_delete``    ``true``: delete the table and logs with the stack (dev)
+``cronbridge:scheduler_for_all``    ``true``: every job on EventBridge Scheduler, not only the
+                                    jobs whose settings need it (past 300 rules a bus)
 ==================================  ==========================================================
 """
 
@@ -85,6 +87,7 @@ class CronbridgeStack(Stack):
             removal_policy=RemovalPolicy.DESTROY if destroy else RemovalPolicy.RETAIN,
             job_stacks=self._int_context("job_stacks", DEFAULT_JOB_STACKS),
             environment=environment,
+            scheduler_for_all=str(self._context("scheduler_for_all", "false")).lower() == "true",
         )
 
     def _context(self, key: str, default: Any) -> Any:

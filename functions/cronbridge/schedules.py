@@ -26,12 +26,17 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cronbridge.adapters.scheduler import DISABLED, ENABLED, SchedulerSchedules, target_request
+from cronbridge.adapters.scheduler import (
+    DISABLED,
+    ENABLED,
+    SchedulerSchedules,
+    target_request,
+)
 from cronbridge.core.errors import CronbridgeError
 from cronbridge.core.messages import scheduler_input
 from cronbridge.core.plan import DEFAULT_APP, dynamic_group
@@ -249,11 +254,11 @@ def _validated(wanted: KeySchedule) -> KeySchedule:
 
 
 def _iso(when: datetime | None) -> str | None:
-    return None if when is None else when.astimezone(timezone.utc).strftime(_ISO)
+    return None if when is None else when.astimezone(UTC).strftime(_ISO)
 
 
 def _utc(when: datetime | None) -> datetime | None:
-    return None if when is None else when.astimezone(timezone.utc)
+    return None if when is None else when.astimezone(UTC)
 
 
 def create(job: str, key: str, expression: str, **settings: Any) -> KeySchedule:
@@ -267,7 +272,7 @@ def get(job: str, key: str, **target: Any) -> KeySchedule:
     return Schedules(job, **target).get(key)
 
 
-def list(job: str, **target: Any) -> builtins.list[KeySchedule]:  # noqa: A001 - the API's verb
+def list(job: str, **target: Any) -> builtins.list[KeySchedule]:
     """Every key's schedule of ``job``: ``list(Schedules(job).list())``."""
     return builtins.list(Schedules(job, **target).list())
 

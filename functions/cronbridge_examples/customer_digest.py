@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from cronbridge import JobContext, PermanentError, job, schedules
+
 from cronbridge_examples.aws import client
 from cronbridge_examples.resources import DemoResources
 

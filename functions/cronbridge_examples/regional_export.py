@@ -8,11 +8,12 @@ keep aligned across DST.
 from __future__ import annotations
 
 import json
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from cronbridge import JobContext, job
+
 from cronbridge_examples.aws import client
 from cronbridge_examples.email_outbox import OUTBOX_PK
 from cronbridge_examples.resources import DemoResources, slot_time
@@ -25,7 +26,7 @@ def local_day_bounds(when: datetime) -> tuple[datetime, datetime]:
     """The Berlin day before ``when``'s Berlin date, as aware UTC ``[start, end)`` (23, 24
     or 25 hours long)."""
     day = when.astimezone(ZONE).date() - timedelta(days=1)
-    return tuple(datetime.combine(d, time(), ZONE).astimezone(timezone.utc)  # type: ignore[return-value]
+    return tuple(datetime.combine(d, time(), ZONE).astimezone(UTC)  # type: ignore[return-value]
                  for d in (day, day + timedelta(days=1)))
 
 

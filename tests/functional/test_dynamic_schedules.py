@@ -8,11 +8,14 @@ from datetime import datetime, timedelta
 
 import boto3
 import pytest
-
 from cronbridge.core.runstate import Claim, Expect
 from cronbridge.local.scheduler import LocalScheduler
-from cronbridge.schedules import (MAX_PAYLOAD_BYTES, ScheduleError, ScheduleNotFoundError,
-                                  Schedules)
+from cronbridge.schedules import (
+    MAX_PAYLOAD_BYTES,
+    ScheduleError,
+    ScheduleNotFoundError,
+    Schedules,
+)
 from run_harness import START, spec
 
 TICK = timedelta(microseconds=1)
@@ -100,7 +103,7 @@ def test_invalid_input_is_rejected_before_anything_is_created(harness, moto_cloc
 
 
 def test_two_keys_never_block_each_other_under_overlap_skip(harness, moto_clock) -> None:
-    h, ran, schedules = _digest(harness, overlap="skip")
+    h, _, schedules = _digest(harness, overlap="skip")
     for key in ("cust-a", "cust-b"):
         schedules.create(key, "cron(* * * * ? *)")
     # cust-a's 02:00 slot is running (another worker holds its lease).

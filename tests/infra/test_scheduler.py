@@ -4,13 +4,12 @@ and the grant for a dynamic job's schedules (aws_cdk.assertions.Template)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
-
 from cronbridge.cdk.asset import LambdaAsset
 from cronbridge.cdk.scheduled_jobs import ScheduledJobs
 from cronbridge.core.errors import PlanError
@@ -39,7 +38,7 @@ def _input(job: str) -> str:
 def test_a_zoned_job_is_a_scheduler_schedule_in_the_apps_group(asset: LambdaAsset) -> None:
     stack, jobs = _jobs(asset, [
         _spec("berlin-report", timezone="Europe/Berlin", flexible_window_minutes=10,
-              start_date=datetime(2027, 1, 1, tzinfo=timezone.utc)),
+              start_date=datetime(2027, 1, 1, tzinfo=UTC)),
         _spec("utc-report", schedule="cron(0 3 * * ? *)")])
     Template.from_stack(stack).has_resource_properties(
         "AWS::Scheduler::ScheduleGroup", {"Name": "cronbridge"})

@@ -4,10 +4,9 @@ time (snapped for a job-level schedule, keyed for a dynamic one), never the deli
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
 from cronbridge.core.errors import BadMessageError
 from cronbridge.core.jobs import JobRegistry, JobSpec
 from cronbridge.core.messages import SCHEDULED_TIME, parse_body, scheduler_input
@@ -31,7 +30,7 @@ def _fired(template: str, time: str) -> str:
 def test_a_job_level_slot_is_the_nominal_time_in_utc() -> None:
     delivery = _parse(_fired(scheduler_input("berlin"), "2027-03-29T00:30:00Z"))
     assert (delivery.job, delivery.slot, delivery.key) == ("berlin", "2027-03-29T00:30:00Z", None)
-    assert delivery.scheduled_time == datetime(2027, 3, 29, 0, 30, tzinfo=timezone.utc)
+    assert delivery.scheduled_time == datetime(2027, 3, 29, 0, 30, tzinfo=UTC)
     assert dict(delivery.payload) == {"a": 1}
 
 

@@ -12,9 +12,21 @@ from rich.console import Console
 from rich.table import Table
 
 from cronbridge.cli.jobs_cmds import parse_payload
-from cronbridge.cli.target import INSTANT, OperationFailed, Target, json_option, output, target_command
-from cronbridge.schedules import (KeySchedule, ScheduleError, ScheduleExistsError,
-                                  ScheduleNotFoundError, Schedules)
+from cronbridge.cli.target import (
+    INSTANT,
+    OperationFailed,
+    Target,
+    json_option,
+    output,
+    target_command,
+)
+from cronbridge.schedules import (
+    KeySchedule,
+    ScheduleError,
+    ScheduleExistsError,
+    ScheduleNotFoundError,
+    Schedules,
+)
 
 
 @click.group("schedules")

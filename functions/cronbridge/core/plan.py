@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Literal
 
 from cronbridge.core.errors import PlanError, UnknownJobError
@@ -48,7 +49,7 @@ Via = Literal["rule", "scheduler", "dynamic"]
 # A flexible window must be narrower than the schedule's shortest gap, which is measured over
 # this many fire times from a fixed instant (the core reads no clock; a year of a daily
 # schedule covers both DST changes).
-WINDOW_PROBE_START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+WINDOW_PROBE_START = datetime(2026, 1, 1, tzinfo=UTC)
 WINDOW_PROBE_FIRES = 400
 
 
@@ -181,7 +182,7 @@ def _check_window(spec: JobSpec) -> None:
     if window is None or spec.parsed_schedule.kind == "at":
         return
     fires = spec.parsed_schedule.next_fire_times(WINDOW_PROBE_START, WINDOW_PROBE_FIRES)
-    gaps = [later - earlier for earlier, later in zip(fires, fires[1:])]
+    gaps = [later - earlier for earlier, later in pairwise(fires)]
     shortest = min(gaps, default=None)
     if shortest is not None and timedelta(minutes=window) >= shortest:
         raise PlanError(f"job {spec.name!r}: flexible_window_minutes={window} is not narrower "
