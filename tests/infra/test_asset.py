@@ -54,7 +54,7 @@ def test_every_function_shares_one_asset(demo: Synthesized) -> None:
     keys = [f["Properties"]["Code"]["S3Key"]
             for stack in set(demo.stack.jobs.job_stacks.values())
             for f in demo.template(stack).find_resources("AWS::Lambda::Function").values()]
-    assert len(keys) == 5 and set(keys) == {f"{zipped}.zip"}
+    assert len(keys) == 7 and set(keys) == {f"{zipped}.zip"}
 
 
 @pytest.mark.skipif(not HANDLER_SOURCE.exists(), reason="runtime/handler.py not written yet")

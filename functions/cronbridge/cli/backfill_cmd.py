@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
@@ -17,12 +17,19 @@ from rich.console import Console
 from rich.progress import Progress
 
 from cronbridge.cli.grid import schedule_grid
-from cronbridge.cli.target import (INSTANT, OperationFailed, Target, iso, json_option, output,
-                                   target_command)
+from cronbridge.cli.target import (
+    INSTANT,
+    OperationFailed,
+    Target,
+    iso,
+    json_option,
+    output,
+    target_command,
+)
 from cronbridge.core.messages import command_body
 from cronbridge.core.runstate import Trigger
-from cronbridge.core.schedule import RateSchedule, Schedule
-from cronbridge.core.slots import format_slot, slot_time
+from cronbridge.core.schedule import RateSchedule, Schedule, parse_schedule
+from cronbridge.core.slots import format_slot, keyed_slot, slot_time
 
 DEFAULT_MAX = 1000
 # Past this many slots in the window the command refuses outright: narrow the window.
@@ -56,6 +63,27 @@ def _known_slot(target: Target, job: str, now: float) -> str | None:
                  if slot_time(run.slot) is not None), None)
 
 
+def _key_schedule(target: Target, job: str, key: str, since: datetime) -> Schedule:
+    """The schedule of ``key`` as Scheduler holds it (a ``rate()`` counted from its start
+    date, else from ``since``).
+
+    Raises:
+        OperationFailed: the key has no schedule (deleted: its slots cannot be listed).
+    """
+    from cronbridge.schedules import ScheduleError, ScheduleNotFoundError, Schedules
+
+    try:
+        found = Schedules(job, app=target.plan.app, session=target.session).get(key)
+    except ScheduleError as exc:
+        raise click.BadParameter(str(exc), param_hint="--key") from None
+    except ScheduleNotFoundError as exc:
+        raise OperationFailed(str(exc)) from None
+    schedule = parse_schedule(found.expression, timezone=found.timezone, scheduler=True)
+    if isinstance(schedule, RateSchedule):
+        return schedule.anchored(found.start or since)
+    return schedule
+
+
 def _slots_with_runs(target: Target, job: str, since: datetime, until: datetime,
                      now: float) -> set[str]:
     found: set[str] = set()
@@ -64,7 +92,7 @@ def _slots_with_runs(target: Target, job: str, since: datetime, until: datetime,
         # Oldest first: scheduled slots in time order, then the manual ones (which sort last).
         if slot_time(run.slot) is None or run.slot >= last:
             break
-        found.add(run.slot)
+        found.add(run.slot)  # keyed slots (<time>#<key>) sort by time too
     return found
 
 
@@ -87,10 +115,13 @@ def _confirm(count: int, max_slots: int, yes: bool) -> None:
 @click.option("--max", "max_slots", type=click.IntRange(min=1), default=DEFAULT_MAX,
               show_default=True, help="Ask before enqueueing more slots than this.")
 @click.option("--yes", is_flag=True, help="Do not ask (scripts, CI): enqueue even past --max.")
+@click.option("--key", metavar="KEY",
+              help="A dynamic job's key: backfill that key's schedule (required for them).")
 @json_option
 @target_command
 def backfill_cmd(target: Target, job: str, since: datetime, until: datetime | None,
-                 dry_run: bool, max_slots: int, yes: bool, as_json: bool) -> None:
+                 dry_run: bool, max_slots: int, yes: bool, key: str | None,
+                 as_json: bool) -> None:
     """Enqueue JOB's slots in [--since, --until) that have no run (trigger 'backfill').
 
     Expected slots come from the job's schedule; slots with any run record (succeeded,
@@ -98,7 +129,7 @@ def backfill_cmd(target: Target, job: str, since: datetime, until: datetime | No
     while the job is paused. Asks before enqueueing more than --max slots; with no terminal
     (or CI set) it refuses with exit status 2 unless --yes.
     """
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     until = until or now
     if until > now:
         raise click.BadParameter(f"{iso(until)} is in the future; a slot that has not fired "
@@ -108,9 +139,14 @@ def backfill_cmd(target: Target, job: str, since: datetime, until: datetime | No
                                  param_hint="--since")
     job_plan = target.job(job)
     spec = target.spec(job)
+    if (key is not None) != (job_plan.via == "dynamic"):
+        raise click.BadParameter(
+            f"{job_plan.job} runs per key: give --key" if key is None else
+            f"{job_plan.job} has no per-key schedules", param_hint="--key")
     queues = target.queues(job_plan)
     notes: list[str] = []
-    grid = schedule_grid(spec, _known_slot(target, job_plan.job, now.timestamp()), since)
+    grid = (_key_schedule(target, job_plan.job, key, since) if key is not None else
+            schedule_grid(spec, _known_slot(target, job_plan.job, now.timestamp()), since))
     if grid is None:
         assert isinstance(spec.parsed_schedule, RateSchedule)
         grid = spec.parsed_schedule.anchored(since)
@@ -123,7 +159,8 @@ def backfill_cmd(target: Target, job: str, since: datetime, until: datetime | No
                      f"did run will run again")
     expected = expected_slots(grid, since, until)
     with_runs = _slots_with_runs(target, job_plan.job, since, until, now.timestamp())
-    missing = [format_slot(t) for t in expected if format_slot(t) not in with_runs]
+    missing = [slot for slot in (keyed_slot(format_slot(t), key) for t in expected)
+               if slot not in with_runs]
     result: dict[str, Any] = {
         "job": job_plan.job, "since": iso(since), "until": iso(until), "dry_run": dry_run,
         "expected": len(expected), "with_run": len(expected) - len(missing),

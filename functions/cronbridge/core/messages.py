@@ -39,8 +39,17 @@ from typing import Any
 from cronbridge.core.errors import BadMessageError
 from cronbridge.core.jobs import JobSpec
 from cronbridge.core.runstate import Trigger
-from cronbridge.core.slots import (MANUAL_PREFIX, check_key, format_slot, keyed_slot,
-                                   manual_slot, parse_time, slot_time, snap_to_schedule)
+from cronbridge.core.slots import (
+    MANUAL_PREFIX,
+    check_key,
+    format_slot,
+    keyed_slot,
+    manual_slot,
+    parse_time,
+    slot_key,
+    slot_time,
+    snap_to_schedule,
+)
 
 COMMAND_VERSION = 1
 SCHEDULER_MARKER = "cronbridge-scheduler"
@@ -169,6 +178,18 @@ def _parse_command(message: dict[str, Any], get_job: Callable[[str], JobSpec]) -
                                             or slot == MANUAL_PREFIX):
         raise BadMessageError(f"a manual slot must be {MANUAL_PREFIX!r} followed by an id")
     scheduled = slot_time(slot)
+    key = slot_key(slot) if scheduled is not None else None
+    if key is not None:
+        # A key's backfilled slot: its expression lives in Scheduler, so the CLI computed it.
+        try:
+            check_key(key)
+        except ValueError as exc:
+            raise BadMessageError(str(exc)) from None
+        if not spec.dynamic:
+            raise BadMessageError(f"job {spec.name!r} has no keyed schedules (dynamic=False)")
+        fired = scheduled.replace(second=0, microsecond=0)  # type: ignore[union-attr]
+        return Delivery(spec.name, keyed_slot(format_slot(fired), key), fired, trigger,
+                        {**spec.payload, **payload}, key)
     if scheduled is not None:
         # A backfilled slot must be one the schedule really has, so it keys the same run.
         snapped = snap_to_schedule(spec.parsed_schedule, scheduled)
