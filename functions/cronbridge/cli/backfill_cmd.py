@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import click
@@ -17,15 +18,8 @@ from rich.console import Console
 from rich.progress import Progress
 
 from cronbridge.cli.grid import schedule_grid
-from cronbridge.cli.target import (
-    INSTANT,
-    OperationFailed,
-    Target,
-    iso,
-    json_option,
-    output,
-    target_command,
-)
+from cronbridge.cli.target import (INSTANT, OperationFailed, Target, iso, json_option, output,
+                                   target_command)
 from cronbridge.core.messages import command_body
 from cronbridge.core.runstate import Trigger
 from cronbridge.core.schedule import RateSchedule, Schedule, parse_schedule
@@ -63,9 +57,10 @@ def _known_slot(target: Target, job: str, now: float) -> str | None:
                  if slot_time(run.slot) is not None), None)
 
 
-def _key_schedule(target: Target, job: str, key: str, since: datetime) -> Schedule:
+def _key_schedule(target: Target, job: str, key: str,
+                  since: datetime) -> tuple[Schedule, Mapping[str, Any]]:
     """The schedule of ``key`` as Scheduler holds it (a ``rate()`` counted from its start
-    date, else from ``since``).
+    date, else from ``since``), and the key's payload, which its backfilled runs get too.
 
     Raises:
         OperationFailed: the key has no schedule (deleted: its slots cannot be listed).
@@ -80,8 +75,8 @@ def _key_schedule(target: Target, job: str, key: str, since: datetime) -> Schedu
         raise OperationFailed(str(exc)) from None
     schedule = parse_schedule(found.expression, timezone=found.timezone, scheduler=True)
     if isinstance(schedule, RateSchedule):
-        return schedule.anchored(found.start or since)
-    return schedule
+        schedule = schedule.anchored(found.start or since)
+    return schedule, found.payload
 
 
 def _slots_with_runs(target: Target, job: str, since: datetime, until: datetime,
@@ -129,7 +124,7 @@ def backfill_cmd(target: Target, job: str, since: datetime, until: datetime | No
     while the job is paused. Asks before enqueueing more than --max slots; with no terminal
     (or CI set) it refuses with exit status 2 unless --yes.
     """
-    now = datetime.now(UTC)
+    now = datetime.now(timezone.utc)
     until = until or now
     if until > now:
         raise click.BadParameter(f"{iso(until)} is in the future; a slot that has not fired "
@@ -145,8 +140,11 @@ def backfill_cmd(target: Target, job: str, since: datetime, until: datetime | No
             f"{job_plan.job} has no per-key schedules", param_hint="--key")
     queues = target.queues(job_plan)
     notes: list[str] = []
-    grid = (_key_schedule(target, job_plan.job, key, since) if key is not None else
-            schedule_grid(spec, _known_slot(target, job_plan.job, now.timestamp()), since))
+    payload: Mapping[str, Any] = {}
+    if key is not None:
+        grid, payload = _key_schedule(target, job_plan.job, key, since)
+    else:
+        grid = schedule_grid(spec, _known_slot(target, job_plan.job, now.timestamp()), since)
     if grid is None:
         assert isinstance(spec.parsed_schedule, RateSchedule)
         grid = spec.parsed_schedule.anchored(since)
@@ -167,8 +165,8 @@ def backfill_cmd(target: Target, job: str, since: datetime, until: datetime | No
         "slots": missing, "enqueued": 0, "failed": [], "notes": notes}
     if not dry_run and missing:
         _confirm(len(missing), max_slots, yes)
-        _enqueue(target, queues.queue_url, job_plan.job, missing, result, show_progress=(
-            not as_json and len(missing) >= PROGRESS_FROM))
+        _enqueue(target, queues.queue_url, job_plan.job, missing, result, payload,
+                 show_progress=not as_json and len(missing) >= PROGRESS_FROM)
     output(as_json, result, lambda: _render(result))
     if result["failed"]:
         raise OperationFailed(
@@ -178,7 +176,8 @@ def backfill_cmd(target: Target, job: str, since: datetime, until: datetime | No
 
 
 def _enqueue(target: Target, queue_url: str, job: str, slots: list[str],
-             result: dict[str, Any], *, show_progress: bool) -> None:
+             result: dict[str, Any], payload: Mapping[str, Any], *,
+             show_progress: bool) -> None:
     console = Console(stderr=True)
     with Progress(console=console, disable=not (show_progress and console.is_terminal),
                   transient=True) as progress:
@@ -187,7 +186,8 @@ def _enqueue(target: Target, queue_url: str, job: str, slots: list[str],
             chunk = slots[start:start + SQS_BATCH]
             try:
                 response = target.sqs.send_message_batch(QueueUrl=queue_url, Entries=[
-                    {"Id": str(i), "MessageBody": command_body(job, Trigger.BACKFILL, slot=slot)}
+                    {"Id": str(i), "MessageBody": command_body(job, Trigger.BACKFILL, slot=slot,
+                                                              payload=payload)}
                     for i, slot in enumerate(chunk)])
             except Exception as exc:  # noqa: BLE001 - stop, and say which slots did not go
                 result["failed"] += [{"slot": slot, "error": str(exc)} for slot in slots[start:]]

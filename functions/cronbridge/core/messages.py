@@ -39,17 +39,9 @@ from typing import Any
 from cronbridge.core.errors import BadMessageError
 from cronbridge.core.jobs import JobSpec
 from cronbridge.core.runstate import Trigger
-from cronbridge.core.slots import (
-    MANUAL_PREFIX,
-    check_key,
-    format_slot,
-    keyed_slot,
-    manual_slot,
-    parse_time,
-    slot_key,
-    slot_time,
-    snap_to_schedule,
-)
+from cronbridge.core.slots import (MANUAL_PREFIX, check_key, format_slot, keyed_slot,
+                                   manual_slot, parse_time, slot_key, slot_time,
+                                   snap_to_schedule)
 
 COMMAND_VERSION = 1
 SCHEDULER_MARKER = "cronbridge-scheduler"
