@@ -6,17 +6,12 @@ credentials; cdk-nag's AwsSolutions checks run on every synth. Options: docs/dep
 """
 
 import sys
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-# Works from a plain clone: the cronbridge package and these constructs need no install.
-sys.path[:0] = [str(HERE.parent / "functions"), str(HERE)]
+from aws_cdk import App, Validations
+from cdk_nag import AwsSolutionsChecks
 
-from aws_cdk import App, Validations  # noqa: E402
-from cdk_nag import AwsSolutionsChecks  # noqa: E402
-
-from cronbridge.core.errors import CronbridgeError  # noqa: E402
-from demo_stack import CronbridgeStack  # noqa: E402
+from cronbridge.core.errors import CronbridgeError
+from demo_stack import CronbridgeStack
 
 app = App()
 try:

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ("pytester",)
+
 from run_harness import START, MotoHarness
 
 

@@ -7,6 +7,7 @@ Importable from any test module as ``run_harness`` (``tests/`` is on ``sys.path`
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import random
@@ -20,6 +21,10 @@ from cronbridge.core.messages import scheduled_event
 from cronbridge.core.plan import build_plan
 
 START = datetime(2026, 11, 30, 2, 0, tzinfo=timezone.utc)
+# The ceiling on every wait for a server, a process or a lease holder to be ready or gone.
+# Waits poll and return as soon as the condition holds, so a generous ceiling costs nothing
+# on an idle machine and keeps a loaded one (2 cores shared by several suites) from failing.
+READY_SECONDS = 240.0
 
 
 class RecordingTelemetry:
@@ -62,6 +67,55 @@ class MutableClock:
 def spec(name: str = "nightly", func: Callable[..., Any] = lambda ctx: "ok", *,
          schedule: str = "cron(0 2 * * ? *)", **settings: Any) -> JobSpec:
     return JobSpec(name=name, schedule=schedule, func=func, **settings)
+
+
+class ModelQueue:
+    """One SQS queue and its DLQ, just enough of them for model tests: visibility, receive
+    counts (``maxReceiveCount`` itself is applied by the caller, who knows when a worker
+    died: the message moves as it is, with no cronbridge attributes) and retention from
+    the first enqueue (SQS keeps a dead letter's original enqueue time). ``crashed`` marks
+    a message whose last receive ended in a worker crash."""
+
+    def __init__(self, clock: MutableClock, visibility: int, max_receive_count: int,
+                 retention: int, dlq_retention: int) -> None:
+        self.clock = clock
+        self.visibility = visibility
+        self.max_receive_count = max_receive_count
+        self.retention, self.dlq_retention = retention, dlq_retention
+        self.messages: dict[str, dict[str, Any]] = {}
+        self.dlq: list[dict[str, Any]] = []
+        self._ids = itertools.count(1)
+
+    def now(self) -> float:
+        return self.clock.now().timestamp()
+
+    def send(self, body: str, attributes: dict[str, str] | None = None,
+             enqueued: float | None = None) -> None:
+        self.messages[f"m{next(self._ids)}"] = {
+            "body": body, "attrs": dict(attributes or {}), "visible_at": self.now(),
+            "receives": 0, "enqueued": self.now() if enqueued is None else enqueued,
+            "crashed": False}
+
+    def visible(self) -> list[str]:
+        return [mid for mid, msg in self.messages.items() if msg["visible_at"] <= self.now()]
+
+    def change_visibility(self, receipt_handle: str, seconds: int) -> None:
+        self.messages[receipt_handle]["visible_at"] = self.now() + seconds
+
+    def send_to_dlq(self, body: str, attributes: Any) -> None:
+        self.dlq.append({"body": body, "attrs": dict(attributes), "enqueued": self.now(),
+                         "crashed": False})
+
+    def expire(self) -> list[str]:
+        """Drop what outlived its retention; returns the dropped bodies."""
+        now = self.now()
+        dropped = [m["body"] for m in self.messages.values()
+                   if now - m["enqueued"] >= self.retention]
+        dropped += [m["body"] for m in self.dlq if now - m["enqueued"] >= self.dlq_retention]
+        self.messages = {mid: m for mid, m in self.messages.items()
+                         if now - m["enqueued"] < self.retention}
+        self.dlq = [letter for letter in self.dlq if now - letter["enqueued"] < self.dlq_retention]
+        return dropped
 
 
 class MotoHarness:

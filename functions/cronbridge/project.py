@@ -30,10 +30,9 @@ from typing import Any
 from cronbridge.core.errors import CronbridgeError
 from cronbridge.core.jobs import JobRegistry, default_registry
 from cronbridge.core.plan import DEFAULT_APP
+from cronbridge.runtime.settings import ENV_APP, ENV_JOB_MODULES
 
 ENV_PROJECT = "CRONBRIDGE_PROJECT"
-ENV_APP = "CRONBRIDGE_APP"
-ENV_JOB_MODULES = "CRONBRIDGE_JOB_MODULES"
 TABLE = "tool.cronbridge"
 KEYS = ("app", "jobs", "python_paths", "requirements")
 ADD_CONFIG_HINT = (f'add [{TABLE}] with jobs = ["your_package.jobs"] to your pyproject.toml '

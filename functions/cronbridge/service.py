@@ -16,15 +16,32 @@ from typing import Any
 
 from cronbridge.core import metrics as m
 from cronbridge.core.context import JobContext
-from cronbridge.core.errors import BadMessageError, LeaseLostError, StoreBusyError
+from cronbridge.core.errors import BadMessageError, DeadlineExceeded, LeaseLostError, StoreBusyError
 from cronbridge.core.jobs import JobRegistry, JobSpec
 from cronbridge.core.messages import Delivery, parse_body
 from cronbridge.core.plan import DeploymentPlan
 from cronbridge.core.ports import Clock, MessageActions, RunStore, Telemetry
+from cronbridge.core.results import record_result
 from cronbridge.core.retry import backoff_seconds
-from cronbridge.core.runstate import (Claim, Conflict, ConflictContext, Duplicate, Expect,
-                                      Finish, ForwardToDlq, Owned, Retry, ReturnLater, Skip,
-                                      SkipReason, SkipSlot, Status, Trigger, decide_conflict)
+from cronbridge.core.runstate import (
+    Claim,
+    Conflict,
+    ConflictContext,
+    Duplicate,
+    Expect,
+    Finish,
+    ForwardToDlq,
+    Owned,
+    Retry,
+    ReturnLater,
+    Skip,
+    SkipReason,
+    SkipSlot,
+    Status,
+    Trigger,
+    decide_conflict,
+)
+from cronbridge.core.slots import MAX_CLOCK_SKEW, ahead_of_clock
 
 # Message attributes put on a dead letter (SQS keeps them through a redrive, which is how a
 # redriven message proves it is one: a late duplicate of the slot does not carry the token).
@@ -37,6 +54,12 @@ ATTR_DEAD_TOKEN = "cronbridge-dead-token"
 ERROR_MESSAGE_LIMIT = 1000
 MAX_CLAIM_ROUNDS = 4
 STORE_BUSY_RETRY_SECONDS = 5
+# Error types of the dead letters the worker refuses or gives up on (not job errors).
+CLOCK_SKEW = "ClockSkewError"
+RETENTION_PASSED = "RetentionPassedError"
+RECEIVE_LIMIT = "ReceiveLimitError"
+# An error outside the job (not a busy table) is retried after this, up to maxReceiveCount.
+UNEXPECTED_RETRY_SECONDS = 30
 # A finished job must not be lost to a throttled write (its slot would run again), so the
 # finish is retried this many times on top of the SDK's own retries.
 FINISH_WRITE_TRIES = 6
@@ -57,6 +80,7 @@ class Message:
     body: str
     receipt_handle: str
     attributes: Mapping[str, str] = field(default_factory=dict)
+    receive_count: int = 0  # SQS's ApproximateReceiveCount; 0 when unknown
 
 
 @dataclass(frozen=True)
@@ -101,13 +125,21 @@ class SlotService:
 
     # -- entry point ----------------------------------------------------------------------
 
-    def handle(self, message: Message, *, remaining_ms: Callable[[], int] = lambda: 0,
+    def handle(self, message: Message, *, remaining_ms: Callable[[], int] | None = None,
                request_id: str | None = None, trace_id: str | None = None) -> Result:
-        """Process one message end to end.
+        """Process one message end to end and give it a verdict.
+
+        Args:
+            remaining_ms: milliseconds left in the invocation (Lambda's context), ``None``
+                when unknown; a job that returns after it reached 0 was timed out.
 
         Returns a :class:`Result`; ``Ack.RETURN`` means "report as a batch item failure"
-        (its visibility is already set). Exceptions from the job never escape; exceptions
-        that do (a crash) leave the message to SQS's visibility timeout and maxReceiveCount.
+        (its visibility is already set). Every message ends in a run-record outcome, a
+        return to the queue with a reason, or the DLQ with the ``cronbridge-*`` error
+        attributes; on its last receive before ``maxReceiveCount`` a return becomes the
+        DLQ, so SQS never moves a message there without a reason. Exceptions from the job
+        never escape; a ``BaseException`` (a crash, :class:`DeadlineExceeded`) does, and
+        leaves the message to SQS's visibility timeout.
         """
         self.telemetry.reset()
         self.telemetry.bind(message_id=message.message_id, request_id=request_id)
@@ -115,15 +147,74 @@ class SlotService:
             delivery = self._parse(message)
         except BadMessageError as exc:
             return self._dead_letter_bad_message(message, exc)
+        except Exception as exc:  # noqa: BLE001 - a body the parser chokes on is still bad
+            return self._dead_letter_bad_message(message, BadMessageError(
+                f"unreadable body ({type(exc).__name__}: {exc})"))
         spec = self.registry.get(delivery.job)
         self.telemetry.bind(job=spec.name, slot=delivery.slot, trigger=delivery.trigger)
+        refusal = self._refusal(spec, delivery)
+        if refusal is not None:
+            self.telemetry.logger.error("delivery refused, sent to the dead-letter queue: %s",
+                                        refusal[1])
+            self._send_to_dlq(message, spec.name, *refusal, slot=delivery.slot)
+            return Result(Ack.DONE, "refused", spec.name, delivery.slot)
         try:
-            return self._claim_and_run(spec, delivery, message, remaining_ms, request_id,
-                                       trace_id)
+            result = self._claim_and_run(spec, delivery, message, remaining_ms, request_id,
+                                         trace_id)
         except StoreBusyError as exc:
             self.telemetry.logger.warning("run table busy, returning message: %s", exc)
             self.actions.change_visibility(message.receipt_handle, STORE_BUSY_RETRY_SECONDS)
-            return Result(Ack.RETURN, "store_busy", spec.name, delivery.slot)
+            result = Result(Ack.RETURN, "store_busy", spec.name, delivery.slot)
+        except Exception as exc:  # noqa: BLE001 - not the job's: a bug or an odd answer
+            return self._unexpected(spec, delivery, message, exc)
+        return self._last_receive(spec, message, result)
+
+    def _refusal(self, spec: JobSpec, delivery: Delivery) -> tuple[str, str] | None:
+        """Why a delivery must not run, as ``(error type, message)``, or ``None``."""
+        scheduled = delivery.scheduled_time
+        if scheduled is None:
+            return None
+        now = self.clock.now()
+        ahead = ahead_of_clock(scheduled, now)
+        # Operators may backfill any slot they choose; only EventBridge's stamp is suspect.
+        if ahead and delivery.trigger == Trigger.SCHEDULE.value:
+            return (CLOCK_SKEW, f"event time {delivery.slot} is {int(ahead)}s beyond the "
+                    f"worker clock plus its {int(MAX_CLOCK_SKEW.total_seconds())}s skew bound: "
+                    "not run (redrive it once the clocks agree)")
+        horizon = spec.retention_days * 86400 - MAX_CLOCK_SKEW.total_seconds()
+        if (now - scheduled).total_seconds() > horizon:
+            return (RETENTION_PASSED, f"slot {delivery.slot} is older than the run records' "
+                    f"retention ({spec.retention_days} days): its record may have expired, so "
+                    "a missing record cannot prove it never ran")
+        return None
+
+    def _unexpected(self, spec: JobSpec, delivery: Delivery, message: Message,
+                    exc: Exception) -> Result:
+        """Return the message for another try, or on its last receive dead-letter it with
+        the error, so a failure outside the job never ends in the DLQ without a reason."""
+        error_type, error_message = type(exc).__name__, str(exc)[:ERROR_MESSAGE_LIMIT]
+        self.telemetry.logger.error("unexpected error outside the job (%s: %s)", error_type,
+                                    error_message, extra={"traceback": _short_traceback(exc)})
+        if self._is_last_receive(spec, message):
+            self._send_to_dlq(message, spec.name, error_type, error_message, slot=delivery.slot)
+            return Result(Ack.DONE, "dead_lettered", spec.name, delivery.slot)
+        self.actions.change_visibility(message.receipt_handle, UNEXPECTED_RETRY_SECONDS)
+        return Result(Ack.RETURN, "error", spec.name, delivery.slot)
+
+    def _is_last_receive(self, spec: JobSpec, message: Message) -> bool:
+        return message.receive_count >= self.plan.job(spec.name).max_receive_count
+
+    def _last_receive(self, spec: JobSpec, message: Message, result: Result) -> Result:
+        """A message returned on its last receive goes to the DLQ with the reason now: SQS
+        would move it there next without one."""
+        if result.ack is Ack.DONE or not self._is_last_receive(spec, message):
+            return result
+        reason = (f"returned on receive {message.receive_count}, the queue's last before "
+                  f"maxReceiveCount ({result.outcome}); redrive it to carry on")
+        self.telemetry.logger.error("%s", reason)
+        self._send_to_dlq(message, spec.name, RECEIVE_LIMIT, reason, slot=result.slot,
+                          attempt=result.attempt)
+        return replace(result, ack=Ack.DONE, outcome="dead_lettered")
 
     def _parse(self, message: Message) -> Delivery:
         def job_for_rule(rule: str) -> JobSpec | None:
@@ -139,7 +230,7 @@ class SlotService:
     # -- claim ----------------------------------------------------------------------------
 
     def _claim_and_run(self, spec: JobSpec, delivery: Delivery, message: Message,
-                       remaining_ms: Callable[[], int], request_id: str | None,
+                       remaining_ms: Callable[[], int] | None, request_id: str | None,
                        trace_id: str | None) -> Result:
         now = self.clock.now()
         now_s = now.timestamp()
@@ -230,7 +321,7 @@ class SlotService:
     # -- run ------------------------------------------------------------------------------
 
     def _run(self, spec: JobSpec, delivery: Delivery, message: Message, claim: Claim,
-             resume_state: Any, remaining_ms: Callable[[], int]) -> Result:
+             resume_state: Any, remaining_ms: Callable[[], int] | None) -> Result:
         # The claim decides the trigger (a redriven message still reads "schedule").
         self.telemetry.bind(attempt=claim.attempt, status=Status.RUNNING.value,
                             trigger=claim.trigger)
@@ -258,22 +349,28 @@ class SlotService:
                              scheduled_time=delivery.scheduled_time, attempt=claim.attempt,
                              trigger=claim.trigger, payload=delivery.payload,
                              logger=self.telemetry.logger, resume_state=resume_state,
-                             key=delivery.key, _remaining_ms=remaining_ms, _checkpoint=save_checkpoint)
+                             key=delivery.key, _remaining_ms=remaining_ms or (lambda: 0),
+                             _checkpoint=save_checkpoint)
         with self.telemetry.span(f"run {spec.name}", job=spec.name, slot=delivery.slot):
             try:
                 result = spec.func(context)
             except Exception as exc:  # noqa: BLE001 - every job failure is classified below
+                _check_deadline(remaining_ms, spec)
                 return self._finish_failure(spec, message, claim, started, exc,
                                             permanent=spec.is_permanent(exc))
+        _check_deadline(remaining_ms, spec)
         return self._finish_success(spec, claim, started, result)
 
     def _finish_success(self, spec: JobSpec, claim: Claim, started: Any, result: Any) -> Result:
         now = self.clock.now()
         duration_ms = int((now - started).total_seconds() * 1000)
+        recorded = record_result(result)
+        if recorded.omitted:
+            self.telemetry.logger.warning("result not recorded: %s", recorded.omitted)
         fenced = self._write_finish(Finish(
             job=spec.name, slot=claim.slot, attempt=claim.attempt, token=claim.token,
             status=Status.SUCCEEDED, now=now.timestamp(), started_at=started.timestamp(),
-            duration_ms=duration_ms, result=_summary(result),
+            duration_ms=duration_ms, result=recorded.value, result_omitted=recorded.omitted,
             release_overlap=claim.guard_overlap))
         if not fenced:
             return self._lease_lost(spec, claim)
@@ -365,15 +462,29 @@ class SlotService:
                                  {name: value for name, value in attributes.items() if value})
 
 
-def _summary(result: Any) -> Any:
-    """A job's return value if it is small JSON, else its repr (run records stay small)."""
-    if result is None:
-        return None
-    try:
-        text = json.dumps(result, default=str)
-    except (TypeError, ValueError):
-        return repr(result)[:400]
-    return json.loads(text) if len(text) <= 2000 else text[:2000]
+def redrive_attributes(attributes: Mapping[str, str], *, job: str, slot: str | None,
+                       run_status: str | None, run_dead_token: str | None) -> dict[str, str]:
+    """The message attributes to redrive a dead letter with.
+
+    A letter SQS moved after ``maxReceiveCount`` carries no dead token: the worker died
+    between the DEAD write and its own DLQ send, on the last receive. The worker cannot tell
+    such a copy from a late duplicate, so it acknowledges it without running; redriving it
+    is the operator's explicit request to run the slot again, so when the slot's run is DEAD
+    the run's own dead token is put on the copy, and the redrive runs the slot once, as for
+    any dead letter. Otherwise the attributes are returned unchanged.
+    """
+    if (attributes.get(ATTR_DEAD_TOKEN) or slot is None or not run_dead_token
+            or run_status != Status.DEAD.value):
+        return dict(attributes)
+    return {**attributes, ATTR_JOB: job, ATTR_SLOT: slot, ATTR_DEAD_TOKEN: run_dead_token}
+
+
+def _check_deadline(remaining_ms: Callable[[], int] | None, spec: JobSpec) -> None:
+    """End the attempt unwritten if the invocation outlived its timeout. Lambda kills such
+    an invocation before this runs; an emulator (local mode) cannot, so it ends here the
+    same way and the next delivery records the attempt TIMED_OUT."""
+    if remaining_ms is not None and remaining_ms() <= 0:
+        raise DeadlineExceeded(f"job {spec.name} ran past its {spec.timeout_seconds}s timeout")
 
 
 def _short_traceback(exc: BaseException) -> str:

@@ -5,10 +5,11 @@ Importing this package registers the jobs: ``log-purge``, ``daily-aggregation``,
 ``regional-export`` (03:00 Europe/Berlin, on EventBridge Scheduler) and ``customer-digest``
 (08:00 in each customer's zone, one runtime schedule per customer).
 Resource names come from :class:`~cronbridge_examples.resources.DemoResources`;
-:func:`local_setup` creates the resources, their data and the customers' schedules.
+:func:`cronbridge_examples.seed.seed_demo`, a ``@local_resources`` hook, creates the
+resources and their data on the embedded AWS, and
+:func:`cronbridge_examples.customer_digest.create_schedules`, another, the demo customers'
+digest schedules.
 """
-
-from datetime import datetime
 
 from cronbridge_examples import (  # noqa: F401  (imported to register the jobs)
     cache_refresh,
@@ -18,12 +19,5 @@ from cronbridge_examples import (  # noqa: F401  (imported to register the jobs)
     health_report,
     log_purge,
     regional_export,
+    seed,
 )
-from cronbridge_examples.seed import seed_demo
-
-
-def local_setup(start: datetime, end: datetime) -> None:
-    """``cronbridge local`` calls this: seed the demo data for ``[start, end)`` (aware UTC)
-    and create the demo customers' digest schedules."""
-    seed_demo(start, end)
-    customer_digest.create_schedules()

@@ -2,7 +2,7 @@
 
 A dynamic job: no job-level schedule is deployed; each customer gets an EventBridge
 Scheduler schedule keyed by the customer id, created at runtime with
-:mod:`cronbridge.schedules` (here by the demo's local setup, :func:`create_schedules`). Each
+:mod:`cronbridge.schedules` (here by :func:`create_schedules`, a ``@local_resources`` hook). Each
 run is claimed per ``(job, customer, slot)``, so customers never block each other and
 ``cronbridge history customer-digest --key <id>`` shows one customer's runs.
 """
@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cronbridge import JobContext, PermanentError, job, schedules
+from datetime import datetime
+
+from cronbridge import JobContext, PermanentError, job, local_resources, schedules
 
 from cronbridge_examples.aws import client
 from cronbridge_examples.resources import DemoResources
@@ -48,8 +50,10 @@ def customer_digest(ctx: JobContext) -> dict[str, Any]:
     return {"customer": ctx.key, "to": recipient, "key": key}
 
 
-def create_schedules() -> list[schedules.KeySchedule]:
-    """Create each demo customer's schedule (08:00 in its zone), or leave it as it is."""
+@local_resources
+def create_schedules(start: datetime, end: datetime) -> list[schedules.KeySchedule]:
+    """Create each demo customer's schedule (08:00 in its zone), or leave it as it is (the
+    window ``[start, end)`` does not matter: a schedule outlives it)."""
     made = []
     for customer, zone, recipient in CUSTOMERS:
         try:

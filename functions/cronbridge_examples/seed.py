@@ -13,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from cronbridge import local_resources
 from cronbridge_examples.aws import client
 from cronbridge_examples.daily_aggregation import MONTHS
 from cronbridge_examples.email_outbox import OUTBOX_PK, is_valid_address, outbox_sk
@@ -114,8 +115,11 @@ def create_resources(res: DemoResources) -> None:
     client("ses").verify_email_identity(EmailAddress=res.sender)
 
 
+@local_resources
 def seed_demo(start: datetime, end: datetime, *, seed: int = 7) -> dict[str, Any]:
     """Create the demo resources and seed data for a run over ``[start, end)`` (aware UTC).
+
+    Local mode and the testing helpers call it as the demo's ``@local_resources`` hook.
 
     Seeds access logs for every day from ``start - 10 days`` to ``end``'s day (one object per
     host per day, see :func:`access_log_lines`) and one outbox email due in each 5-minute

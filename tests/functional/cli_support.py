@@ -31,8 +31,9 @@ from cronbridge.core.plan import DeploymentPlan, build_plan
 from cronbridge.local.clock import WallClock
 from cronbridge.local.esm import EventSourceMapping
 from cronbridge.local.provision import JobResources, provision
-from cronbridge.local.simulate import run_local_setup
+from cronbridge.local_resources import run_local_resources
 from cronbridge.runtime.settings import Settings
+from run_harness import READY_SECONDS
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = "cronbridge"  # the sample events in events/ name cronbridge-<job> queues
@@ -45,7 +46,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 20.0) -> None:
+def wait_for_port(port: int, timeout: float = READY_SECONDS) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as probe:
@@ -67,7 +68,7 @@ def moto_server() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=READY_SECONDS)
 
 
 def aws_env(endpoint: str) -> dict[str, str]:
@@ -128,7 +129,7 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployed]:
         plan = build_plan(registry, app=APP, job_modules=MODULES)
         resources = provision(plan)
         now = datetime.now(timezone.utc)
-        run_local_setup(MODULES, now - timedelta(hours=1), now + timedelta(hours=1))
+        run_local_resources(MODULES, now - timedelta(hours=1), now + timedelta(hours=1))
         settings = Settings(app=APP, table_name=plan.table_name, job_modules=MODULES)
         # The store names its endpoint: the model classes are cached per (table, host), and a
         # module run earlier in this process had the same table on another server.

@@ -196,3 +196,30 @@ def test_redrive_uses_a_message_move_task_where_the_target_has_one(
     assert stub.tasks == [{"SourceArn": resources.dlq_arn, "DestinationArn": resources.queue_arn}]
     assert [r["slot"] for r in result["moved"]] == ["manual:task-1"]
     assert dlq_depth(app, "daily-aggregation") == 1  # the (stubbed) task moves it, not the CLI
+
+
+def test_a_dead_letter_without_its_dead_token_is_recovered_by_redrive(app: Deployed) -> None:
+    # Issue 11 (1): the worker wrote DEAD and died before its DLQ send on the last receive;
+    # SQS moved the message with no attributes, and a redrive was acknowledged as a
+    # duplicate: the slot stayed DEAD for good.
+    ssm = boto3.client("ssm")
+    good = ssm.get_parameter(Name=CONFIG)["Parameter"]["Value"]
+    ssm.put_parameter(Name=CONFIG, Value="{not json", Overwrite=True)
+    app.cb_json("trigger", "cache-refresh", "--slot", "lost-1", "--payload",
+                '{"simulate_failures": false}')
+    app.drain("cache-refresh")
+    sqs = boto3.client("sqs")
+    dlq_url = app.resources["cache-refresh"].dlq_url
+    [sent] = [m for m in sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10)["Messages"]]
+    sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=sent["ReceiptHandle"])
+    sqs.send_message(QueueUrl=dlq_url, MessageBody=sent["Body"])       # as SQS moves it
+    ssm.put_parameter(Name=CONFIG, Value=good, Overwrite=True)
+
+    dry = app.cb("redrive", "cache-refresh", "--dry-run")
+    assert "1 dead letter(s) had no dead token" in dry.stdout and "(on the redrive)" in dry.stdout
+    moved = app.cb_json("redrive", "cache-refresh")
+    app.drain("cache-refresh")
+    assert moved["recovered_dead_tokens"] == 1
+    assert [r["slot"] for r in moved["moved"]] == ["manual:lost-1"]
+    run = next(r for r in app.cb_json("history", "cache-refresh") if r["slot"] == "manual:lost-1")
+    assert (run["status"], run["trigger"]) == ("SUCCEEDED", "redrive")

@@ -106,7 +106,7 @@ def test_trigger_merges_the_payload_and_generates_a_slot(app: Deployed) -> None:
     (("trigger", "nope"), "unknown job 'nope'; known jobs: cache-refresh, daily-aggregation"),
     (("trigger", "log-purge", "--payload", "{days: 3}"), "--payload: not JSON"),
     (("trigger", "log-purge", "--payload", "[3]"), "must be a JSON object, got list"),
-    (("trigger", "log-purge", "--slot", "has space"), "without spaces"),
+    (("trigger", "log-purge", "--slot", "has space"), "followed by 1-128 of"),
     (("history", "log-purge", "--since", "last week"), "is not ISO-8601"),
     (("history", "log-purge", "--status", "LOST"), "'LOST' is not one of"),
     (("backfill", "health-report", "--since", "2026-13-01"), "is not ISO-8601"),
@@ -149,7 +149,7 @@ def test_a_bad_schedule_in_the_job_modules_exits_2(app: Deployed, tmp_path: Path
 
     assert result.exit_code == 2
     assert "job 'broken-job': schedule is invalid: hours '25'" in result.stderr
-    assert missing.exit_code == 2 and "cannot import the job modules" in missing.stderr
+    assert missing.exit_code == 2 and "cannot import job module 'no_such_module'" in missing.stderr
 
 
 def test_history_is_newest_first_with_filters(app: Deployed) -> None:

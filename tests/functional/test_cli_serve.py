@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli_support import ROOT, free_port
+from run_harness import READY_SECONDS
 from cronbridge.cli import cli
 
 COMMAND = [sys.executable, "-c", "from cronbridge.cli import main; main()", "local", "--serve"]
@@ -40,7 +41,7 @@ class Served:
         for line in self.process.stdout:
             self.lines.put(line)
 
-    def wait_for(self, text: str, timeout: float = 120.0) -> str:
+    def wait_for(self, text: str, timeout: float = READY_SECONDS) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -57,7 +58,9 @@ class Served:
 def environment() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "CRONBRIDGE_"))}
-    return {**env, "PYTHONPATH": str(ROOT / "functions"), "PYTHONUNBUFFERED": "1"}
+    # Run from a scratch directory, so the project is named: this repository, the demo's.
+    return {**env, "PYTHONPATH": str(ROOT / "functions"), "PYTHONUNBUFFERED": "1",
+            "CRONBRIDGE_PROJECT": str(ROOT)}
 
 
 @contextmanager
@@ -70,7 +73,7 @@ def serve(cwd: Path) -> Iterator[Served]:
     finally:
         if process.poll() is None:
             process.kill()
-            process.wait(timeout=10)
+            process.wait(timeout=READY_SECONDS)
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +137,8 @@ def test_a_second_serve_on_the_same_port_exits_2(served: Served,
                                                  second_terminal: dict[str, str],
                                                  tmp_path: Path) -> None:
     second = subprocess.run([*COMMAND, "--port", str(served.port)], cwd=tmp_path,
-                            env=environment(), capture_output=True, text=True, timeout=60)
+                            env=environment(), capture_output=True, text=True,
+                            timeout=READY_SECONDS)
 
     assert second.returncode == 2
     assert f"port {served.port} on 127.0.0.1 is in use: pick another with --port" in second.stderr
@@ -142,7 +146,7 @@ def test_a_second_serve_on_the_same_port_exits_2(served: Served,
 
 def test_serve_with_simulate_options_is_bad_usage(tmp_path: Path) -> None:
     result = subprocess.run([*COMMAND, "--simulate", "3h"], cwd=tmp_path, env=environment(),
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=READY_SECONDS)
 
     assert result.returncode == 2 and "--simulate cannot be combined with --serve" in result.stderr
 
@@ -154,5 +158,5 @@ def test_ctrl_c_or_sigterm_stops_serve_cleanly(tmp_path: Path, stop: signal.Sign
         running.process.send_signal(stop)
 
         running.wait_for("stopped")
-        assert running.process.wait(timeout=15) == 0
+        assert running.process.wait(timeout=READY_SECONDS) == 0
         assert (tmp_path / ".cronbridge" / "local" / "serve.log").exists()

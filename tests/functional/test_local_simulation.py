@@ -19,7 +19,9 @@ def test_every_slot_is_accounted_for(simulation):
     assert simulation.slots_expected == sum(j.expected for j in simulation.jobs.values())
     assert simulation.slots_accounted == simulation.slots_expected
     assert simulation.invariants == {"slots_succeeded_more_than_once": 0,
-                                     "slots_unaccounted": 0, "stuck_running": 0}
+                                     "slots_unaccounted": 0, "stuck_running": 0,
+                                     "skips_unconfirmed": 0, "dead_not_redrivable": 0,
+                                     "executed_nothing": 0}
 
 
 def test_expected_slots_follow_the_schedules(simulation):

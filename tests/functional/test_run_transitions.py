@@ -6,14 +6,21 @@ import json
 from datetime import timedelta
 
 import pytest
+from run_harness import START, spec
 
+from cronbridge.cli.jobs_cmds import run_dict
 from cronbridge.core import metrics as m
 from cronbridge.core.errors import LeaseLostError, PermanentError, StoreBusyError
 from cronbridge.core.messages import command_body
+from cronbridge.core.results import RESULT_LIMIT_BYTES
 from cronbridge.core.runstate import Claim, Expect, Finish, Status, Trigger
-from cronbridge.service import (ATTR_DEAD_TOKEN, ATTR_ERROR_MESSAGE, ATTR_ERROR_TYPE, ATTR_SLOT,
-                                STORE_BUSY_RETRY_SECONDS)
-from run_harness import START, spec
+from cronbridge.service import (
+    ATTR_DEAD_TOKEN,
+    ATTR_ERROR_MESSAGE,
+    ATTR_ERROR_TYPE,
+    ATTR_SLOT,
+    STORE_BUSY_RETRY_SECONDS,
+)
 
 SLOT = "2026-11-30T02:00:00Z"
 EVERY_MINUTE = "cron(* * * * ? *)"
@@ -417,13 +424,36 @@ def test_consecutive_failures_follow_slot_order(harness, moto_clock):
     assert streak == [1, 2, 0, 2, 0]
 
 
+def test_a_dead_slot_redriven_to_success_ends_the_streak(harness, moto_clock):
+    # Issue 11 (5): the ordering condition rejected the same slot, so the streak stayed 1
+    # and the next DEAD slot counted 2, firing the alarm a slot early.
+    fails = {"2026-11-30T02:00:00Z"}
+    h = harness(spec(schedule=EVERY_MINUTE,
+                     func=lambda ctx: (_ for _ in ()).throw(PermanentError())
+                     if ctx.slot in fails else None))
+    h.send(START)
+    h.deliver()
+    assert h.store.get_job(h.job.name).consecutive_failures == 1
+    fails.clear()
+    [letter] = h.dead_letters()
+    h.send(letter["Body"], {k: v["StringValue"] for k, v in letter["MessageAttributes"].items()})
+    assert [r.outcome for r in h.deliver()] == ["succeeded"]
+    job = h.store.get_job(h.job.name)
+    assert (job.last_status, job.consecutive_failures) == ("SUCCEEDED", 0)
+    fails.add("2026-11-30T02:01:00Z")
+    moto_clock.advance(timedelta(minutes=1))
+    h.send(START + timedelta(minutes=1))
+    h.deliver()
+    assert h.store.get_job(h.job.name).consecutive_failures == 1
+
+
 def test_ttl_is_epoch_seconds_and_reads_filter_expired_items(harness, moto_clock):
-    h = harness(spec(retention_days=2))
+    h = harness(spec(retention_days=16))
     h.send(START)
     h.deliver()
     item = h.run_item(SLOT)
-    assert item.expires_at == int(START.timestamp()) + 2 * 86400
-    later = START.timestamp() + 2 * 86400
+    assert item.expires_at == int(START.timestamp()) + 16 * 86400
+    later = START.timestamp() + 16 * 86400
     assert h.store.get_run(h.job.name, SLOT, now=later) is None
     assert list(h.store.runs(h.job.name, now=later)) == []
     assert len(list(h.store.runs(h.job.name, now=later - 1))) == 1
@@ -509,3 +539,69 @@ def test_a_message_without_a_usable_job_or_slot_is_dead_lettered_with_the_reason
     assert letter["Body"] == body
     assert letter["MessageAttributes"][ATTR_ERROR_TYPE]["StringValue"] == "BadMessageError"
     assert letter["MessageAttributes"][ATTR_ERROR_MESSAGE]["StringValue"]
+
+
+@pytest.mark.parametrize(("returned", "kept", "omitted"), [
+    ({"rows": 3, "tables": ("a", "b")}, {"rows": 3, "tables": ["a", "b"]}, None),
+    ({"at": START}, None,
+     "not JSON: dict value (Object of type datetime is not JSON serializable)"),
+    ("x" * (RESULT_LIMIT_BYTES + 1), None,
+     f"too big: {RESULT_LIMIT_BYTES + 3} bytes of JSON, over the {RESULT_LIMIT_BYTES}-byte limit"),
+])
+def test_the_run_record_keeps_a_json_result_or_says_why_not(harness, returned, kept, omitted):
+    h = harness(spec(func=lambda ctx: returned))
+    h.send(START)
+    [result] = h.deliver()
+    assert result.outcome == "succeeded"  # a result it cannot keep does not fail the run
+    row = run_dict(h.run_item(SLOT))
+    assert (row["status"], row["result"], row["result_omitted"]) == ("SUCCEEDED", kept, omitted)
+
+
+def test_a_local_invocation_past_its_timeout_is_a_timed_out_attempt_then_retried(harness,
+                                                                                moto_clock):
+    # Issue 11 (7): local mode recorded a job with timeout=3 that ran 8 s SUCCEEDED, where
+    # Lambda kills it every time.
+    from cronbridge.adapters.sqs import plain_attributes
+    from cronbridge.local.esm import EventSourceMapping
+    from cronbridge.service import Ack, Message
+
+    def slow(ctx):
+        if ctx.attempt == 1:
+            moto_clock.advance(timedelta(seconds=8))
+        return "done"
+
+    h = harness(spec(func=slow, timeout_seconds=3))
+
+    def handler(event, context):
+        results = [(record["messageId"], h.service.handle(
+            Message(record["messageId"], record["body"], record["receiptHandle"],
+                    plain_attributes(record["messageAttributes"])),
+            remaining_ms=context.get_remaining_time_in_millis))
+            for record in event["Records"]]
+        return {"batchItemFailures": [{"itemIdentifier": message_id}
+                                      for message_id, result in results
+                                      if result.ack is Ack.RETURN]}
+
+    mapping = EventSourceMapping(h.sqs, h.res, handler, moto_clock)
+    h.send(START)
+    mapping.poll()
+    assert (mapping.crashes, h.run_item(SLOT).status) == (1, "RUNNING")   # killed, unwritten
+    moto_clock.advance(timedelta(seconds=h.plan.jobs[0].visibility_timeout_seconds + 1))
+    mapping.poll()
+    item = h.run_item(SLOT)
+    assert (item.status, outcomes(item)) == ("SUCCEEDED", [(1, "TIMED_OUT"), (2, "SUCCEEDED")])
+
+
+def test_a_bad_body_as_large_as_the_queue_takes_is_dead_lettered_with_its_reason(harness):
+    # Found for issue 11: with the DLQ no larger than its queue, a body at the size limit
+    # plus the error attributes could not be sent to the DLQ; it failed on every receive and
+    # reached the DLQ through maxReceiveCount with no reason.
+    h = harness(spec())
+    body = '{"x": "' + "y" * (h.plan.jobs[0].queue_max_message_bytes - 9) + '"}'
+    assert len(body) == h.plan.jobs[0].queue_max_message_bytes
+    h.send(body)
+    [result] = h.deliver()
+    assert result.outcome == "bad_message"
+    [letter] = h.dead_letters()
+    assert letter["MessageAttributes"][ATTR_ERROR_TYPE]["StringValue"] == "BadMessageError"
+    assert len(letter["Body"]) == len(body)

@@ -7,7 +7,10 @@ import pytest
 # infra_support first: it puts functions/ and infra/ on sys.path when pytest's
 # pythonpath setting is not in effect.
 from infra_support import ALARM_EMAIL, Synthesized, synthesize  # noqa: I001
-from cronbridge.cdk.asset import LambdaAsset, build_lambda_asset
+from cronbridge.cdk.asset import LambdaAsset
+from cronbridge.cdk.scheduled_jobs import project_asset
+from cronbridge.project import load_project
+from infra_support import ROOT
 
 
 @pytest.fixture(scope="session")
@@ -20,4 +23,4 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 @pytest.fixture(scope="session")
 def asset() -> LambdaAsset:
     """The built Lambda asset for the demo jobs."""
-    return build_lambda_asset(["cronbridge_examples"])
+    return project_asset(load_project(start=ROOT))

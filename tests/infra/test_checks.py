@@ -132,3 +132,14 @@ def test_too_many_jobs_for_one_stack(asset: LambdaAsset) -> None:
     jobs = [_spec(name=f"job-{i:02d}", schedule="rate(1 hour)") for i in range(32)]
     with pytest.raises(PlanError, match=r"would hold 512 resources, over CloudFormation's 500"):
         _synth(asset, jobs, job_stacks=1)
+
+
+@pytest.mark.parametrize("days", [1, 14, 15])
+def test_retention_shorter_than_a_message_can_live_fails_synth(asset: LambdaAsset,
+                                                               days: int) -> None:
+    # Issue 11 (4): with retention_days=1 a record expired while a copy of its slot still
+    # sat in the DLQ (14 days), and redriving that copy ran the slot a second time.
+    with pytest.raises(PlanError, match=rf"retention_days {days} is shorter than a copy of a "
+                                        r"slot can live .* use at least 16"):
+        _synth(asset, [_spec(retention_days=days)])
+    assert build_plan([_spec(retention_days=16)]).job("nightly").retention_days == 16

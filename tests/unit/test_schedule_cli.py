@@ -112,7 +112,7 @@ def test_an_expression_is_not_looked_up_as_a_job() -> None:
 def _registered_job():
     from cronbridge.core.jobs import load_job_modules
 
-    return load_job_modules(None).get("health-report")
+    return load_job_modules(["cronbridge_examples"]).get("health-report")
 
 
 def test_a_job_name_uses_that_jobs_schedule() -> None:

@@ -57,7 +57,22 @@ def test_a_rate_slot_snaps_to_the_minute():
     (event("2026-11-30T02:00:00"), "no time zone"),
     ({"cronbridge": 1, "job": "nope", "trigger": "manual", "slot": "manual:1"}, "unknown job"),
     ({"cronbridge": 1, "job": "nightly", "trigger": "manual", "slot": "x"}, "manual slot"),
-    ({"cronbridge": 1, "job": "nightly", "trigger": "manual", "slot": "manual:"}, "an id"),
+    ({"cronbridge": 1, "job": "nightly", "trigger": "manual", "slot": "manual:"}, "1-128 of"),
+    # Issue 11 (2): an id past DynamoDB's key limit failed on every receive and reached the
+    # DLQ through maxReceiveCount; a year-1 rate() slot ran as "1-01-01T00:00:00Z".
+    ({"cronbridge": 1, "job": "nightly", "trigger": "manual", "slot": "manual:" + "x" * 1100},
+     "1-128 of"),
+    ({"cronbridge": 1, "job": "nightly", "trigger": "manual", "slot": "manual:a b"}, "1-128 of"),
+    (event("0001-01-01T00:00:00Z", "arn:aws:events:us-east-1:1:rule/cronbridge-every5"),
+     "outside the years"),
+    (event("2200-01-01T00:00:00Z", "arn:aws:events:us-east-1:1:rule/cronbridge-every5"),
+     "outside the years"),
+    ({"cronbridge": 1, "job": "every5", "trigger": "backfill", "slot": "1969-12-31T23:55:00Z"},
+     "outside the years"),
+    ("[" * 100_000, "nested too deeply"),
+    # Found by the fuzz test: a backfill carrying a manual slot skipped the id check.
+    ({"cronbridge": 1, "job": "nightly", "trigger": "backfill", "slot": "manual:a\tb"},
+     "must be a scheduled time"),
     ({"cronbridge": True, "job": "nightly", "trigger": "manual", "slot": "manual:1"},
      "neither"),
     ({"cronbridge": 1, "job": "nightly", "trigger": "manual", "slot": "manual:1",

@@ -76,6 +76,7 @@ class RunItem(Model):
     skip_reason = UnicodeAttribute(null=True)
     checkpoint = JSONAttribute(null=True)
     result = JSONAttribute(null=True)
+    result_omitted = UnicodeAttribute(null=True)  # why a return value is not in ``result``
     message_id = UnicodeAttribute(null=True)
     request_id = UnicodeAttribute(null=True)
     trace_id = UnicodeAttribute(null=True)
@@ -279,6 +280,8 @@ class DynamoRunStore:
         ]
         if finish.result is not None:
             run_actions.append(Run.result.set(finish.result))
+        if finish.result_omitted is not None:
+            run_actions.append(Run.result_omitted.set(finish.result_omitted))
         if finish.dead_token:
             run_actions += [Run.dead_token.set(finish.dead_token),
                             Run.dead_message_id.set(finish.dead_message_id)]
@@ -322,6 +325,10 @@ class DynamoRunStore:
             else:
                 actions.append(Job.consecutive_failures.set((Job.consecutive_failures | 0) + 1))
             in_order = Job.last_order.does_not_exist() | (Job.last_order < order)
+            if finish.status is Status.SUCCEEDED:
+                # The condition form of runstate.redriven_to_success.
+                in_order = in_order | ((Job.last_order == order)
+                                       & (Job.last_status == Status.DEAD.value))
             condition = in_order if condition is None else condition & in_order
         if condition is None:
             return None

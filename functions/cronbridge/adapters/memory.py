@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 from cronbridge.core.runstate import (Claim, Conflict, Expect, Finish, JobSnapshot, Outcome,
-                                      RunSnapshot, Skip, Status)
+                                      RunSnapshot, Skip, Status, redriven_to_success)
 from cronbridge.core.slots import KEY_SEPARATOR, slot_key
 
 
@@ -80,6 +80,8 @@ class MemoryRunStore:
             run.pop("lease_expires_at", None)
             if finish.result is not None:
                 run["result"] = finish.result
+            if finish.result_omitted is not None:
+                run["result_omitted"] = finish.result_omitted
             if finish.dead_token:
                 run.update(dead_token=finish.dead_token, dead_message_id=finish.dead_message_id)
             job = self.jobs.setdefault(_record(finish.job, finish.slot), {})
@@ -88,7 +90,9 @@ class MemoryRunStore:
                 for name in ("active_slot", "active_token", "active_lease_expires_at"):
                     job.pop(name, None)
             if (finish.status in (Status.SUCCEEDED, Status.DEAD)
-                    and job.get("last_order", "") < finish.order):
+                    and (job.get("last_order", "") < finish.order
+                         or redriven_to_success(job.get("last_order"),
+                                                 job.get("last_status"), finish))):
                 job.update(last_status=finish.status.value, last_slot=finish.slot,
                            last_order=finish.order)
                 if finish.status is Status.SUCCEEDED:

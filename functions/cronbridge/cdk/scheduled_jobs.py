@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
+from pathlib import Path
 
 from aws_cdk import (
     Acknowledgment,
@@ -46,13 +47,13 @@ from cronbridge.core import metrics
 from cronbridge.core.errors import PlanError
 from cronbridge.core.jobs import JobRegistry, JobSpec
 from cronbridge.core.plan import (
-    DEFAULT_APP,
     DEFAULT_MAX_RECEIVE_COUNT,
     MIN_MAX_RECEIVE_COUNT,
     DeploymentPlan,
     JobPlan,
     build_plan,
 )
+from cronbridge.project import Project, load_project
 from cronbridge.runtime import settings
 from cronbridge.cdk.alarms import (
     DEFAULT_DURATION_ALARM_SECONDS,
@@ -60,14 +61,22 @@ from cronbridge.cdk.alarms import (
     job_alarms,
     missed_slot_window,
 )
-from cronbridge.cdk.asset import LAMBDA_PYTHON_VERSION, LambdaAsset, build_lambda_asset
+from cronbridge.cdk.asset import (
+    DEFAULT_PYTHON_VERSION,
+    LAMBDA_PYTHON_VERSIONS,
+    LambdaAsset,
+    build_lambda_asset,
+    runtime_dependencies,
+)
 from cronbridge.cdk.dashboard import JOBS_PER_DASHBOARD, build_dashboard
 from cronbridge.cdk.names import check_names, dashboard_name
 from cronbridge.cdk.scheduler import (grant_manage_schedules, job_schedule, schedule_group,
                                       scheduler_role)
 
 HANDLER = "cronbridge.runtime.handler.lambda_handler"
-RUNTIME = lambda_.Runtime(f"python{LAMBDA_PYTHON_VERSION}", lambda_.RuntimeFamily.PYTHON)
+# Missed-slot windows are the longest gap over a year from this instant, not from the synth's
+# wall clock, so the same jobs always synthesize the same template.
+GAP_REFERENCE = datetime(2026, 1, 1, tzinfo=timezone.utc)
 # Run-table key schema; must match the DynamoDB adapter's model.
 PARTITION_KEY = "pk"  # holds the job name: the IAM condition dynamodb:LeadingKeys keys on it
 SORT_KEY = "sk"
@@ -90,12 +99,22 @@ class ScheduledJobs(Construct):
     and DLQ, a Lambda worker and five or six alarms; one shared run table; one dashboard (a
     row per job).
 
+    The jobs come from the project's configuration (``[tool.cronbridge]`` in the
+    ``pyproject.toml`` at or above ``project_dir``, see :mod:`cronbridge.project`), with
+    ``job_modules`` and ``app`` overriding it; give a registry as ``jobs`` to deploy exactly
+    those. Each job's function is reachable with :meth:`function` for grants.
+
     Args:
-        jobs: the registry (or specs) to deploy; its plan is computed with
-            :func:`cronbridge.core.plan.build_plan`, exactly as local mode does.
+        project_dir: where the project's ``pyproject.toml`` is (default: the working
+            directory or above it).
         job_modules: modules the worker imports to find the jobs (``CRONBRIDGE_JOB_MODULES``);
             their packages are copied into the Lambda asset.
-        app: prefix of every resource name.
+        jobs: the registry (or specs) to deploy instead of the job modules' jobs; its plan is
+            computed with :func:`cronbridge.core.plan.build_plan`, exactly as local mode does.
+        app: prefix of every resource name (default: the project's ``app``).
+        python_version: the Lambda runtime's Python (default: the synthesizing interpreter's,
+            which compiles the asset's bytecode).
+        bundle_aws_sdk: ship boto3/botocore in the asset instead of using the runtime's.
         max_receive_count: the job queues' redrive threshold (at least 5); the plan raises
             it for a job whose ``max_attempts`` needs more receives.
         alarm_topic: SNS topic every alarm notifies (ALARM and OK), or ``None``.
@@ -112,7 +131,8 @@ class ScheduledJobs(Construct):
         job_stacks: number of hash buckets jobs are spread over; each non-empty bucket is a
             nested stack. Fix it before the first deploy: changing it moves jobs.
         environment: extra environment variables for every function.
-        asset: a prebuilt Lambda asset; ``None`` builds one from ``job_modules``.
+        asset: a prebuilt Lambda asset; ``None`` builds one from the job modules'
+            packages and the project's runtime dependencies (see :mod:`cronbridge.cdk.asset`).
         scheduler_for_all: put every job on EventBridge Scheduler, not only those whose
             settings need it (past the 300 rules of an event bus).
 
@@ -130,14 +150,19 @@ class ScheduledJobs(Construct):
             7 days CloudWatch can evaluate), by job name.
 
     Raises:
+        ProjectConfigError: no job modules are configured, or the configuration is invalid.
+        JobModuleError: a job module cannot be imported.
         JobDefinitionError: a job spec is invalid (raised when the spec is created).
+        AssetBuildError: the Lambda asset cannot be built.
         PlanError: the plan breaks a safety rule or an AWS limit (visibility, lease,
             ``maxReceiveCount``, duplicate names, name lengths, resources per stack).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *,
-                 jobs: JobRegistry | Iterable[JobSpec], job_modules: Iterable[str],
-                 app: str = DEFAULT_APP, max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,
+                 project_dir: str | Path | None = None,
+                 job_modules: Iterable[str] = (),
+                 jobs: JobRegistry | Iterable[JobSpec] | None = None,
+                 app: str | None = None, max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,
                  alarm_topic: sns.ITopic | None = None,
                  duration_alarm_seconds: int = DEFAULT_DURATION_ALARM_SECONDS,
                  duration_alarm_overrides: Mapping[str, int] | None = None,
@@ -148,14 +173,20 @@ class ScheduledJobs(Construct):
                  log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
                  job_stacks: int = DEFAULT_JOB_STACKS,
                  environment: Mapping[str, str] | None = None,
+                 python_version: str = DEFAULT_PYTHON_VERSION,
+                 bundle_aws_sdk: bool = False,
                  asset: LambdaAsset | None = None, scheduler_for_all: bool = False) -> None:
         super().__init__(scope, construct_id)
+        project = load_project(app=app, job_modules=job_modules,
+                               start=Path(project_dir).resolve() if project_dir else None)
+        if jobs is None:
+            jobs = project.load_jobs()
         # The plan raises a job's maxReceiveCount above its attempts; a configured value
         # under the minimum is still a mistake worth failing on.
         if max_receive_count < MIN_MAX_RECEIVE_COUNT:
             raise PlanError(f"maxReceiveCount {max_receive_count} is below "
                             f"{MIN_MAX_RECEIVE_COUNT}; throttled batches would be dead-lettered")
-        plan = build_plan(jobs, app=app, job_modules=job_modules,
+        plan = build_plan(jobs, app=project.app, job_modules=project.job_modules,
                           max_receive_count=max_receive_count,
                           scheduler_for_all=scheduler_for_all)
         overrides = dict(duration_alarm_overrides or {})
@@ -165,12 +196,13 @@ class ScheduledJobs(Construct):
                             for i in range(0, len(plan.jobs), JOBS_PER_DASHBOARD)]
         check_names(plan, len(dashboard_chunks))
         self.plan = plan
-        asset = asset or build_lambda_asset(plan.job_modules)
-        # Gaps from synth time on: a cron whose years run out has none left to alarm on.
-        synth_time = datetime.now(timezone.utc)
+        self.asset = asset or project_asset(project, python_version=python_version,
+                                            bundle_aws_sdk=bundle_aws_sdk)
+        runtime = lambda_.Runtime(f"python{self.asset.python_version}",
+                                  lambda_.RuntimeFamily.PYTHON)
         self.missed_slot_windows = {
             job.job: missed_slot_window(
-                job, after=synth_time,
+                job, after=GAP_REFERENCE,
                 grace_seconds=grace_overrides.get(job.job, missed_slot_grace_seconds))
             for job in plan.jobs}
 
@@ -207,9 +239,11 @@ class ScheduledJobs(Construct):
                 stack.node.add_dependency(self.schedule_group)
             # One Code per stack (CDK binds an asset to one stack); the same hash makes it one
             # S3 object, uploaded once.
-            code = lambda_.Code.from_asset(str(asset.path), asset_hash=asset.asset_hash)
+            code = lambda_.Code.from_asset(str(self.asset.path),
+                                           asset_hash=self.asset.asset_hash)
             for job in bucket_jobs:
                 self.jobs[job.job] = ScheduledJob(stack, job.job, plan=plan, job=job, code=code,
+                                                  runtime=runtime,
                              alarm_topic=alarm_topic,
                              duration_alarm_seconds=overrides.get(job.job,
                                                                   duration_alarm_seconds),
@@ -274,7 +308,8 @@ class ScheduledJob(Construct):
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, plan: DeploymentPlan,
-                 job: JobPlan, code: lambda_.Code, alarm_topic: sns.ITopic | None,
+                 job: JobPlan, code: lambda_.Code, runtime: lambda_.Runtime,
+                 alarm_topic: sns.ITopic | None,
                  duration_alarm_seconds: int, missed_slot: Duration | None,
                  table_encryption_key: kms.IKey | None,
                  log_retention: logs.RetentionDays, removal_policy: RemovalPolicy,
@@ -284,11 +319,13 @@ class ScheduledJob(Construct):
         # SQS-managed SSE: EventBridge cannot send to a queue encrypted with alias/aws/sqs.
         self.dlq = sqs.Queue(
             self, "Dlq", queue_name=job.dlq_name, encryption=sqs.QueueEncryption.SQS_MANAGED,
-            retention_period=Duration.seconds(job.dlq_retention_seconds), enforce_ssl=True)
+            retention_period=Duration.seconds(job.dlq_retention_seconds), enforce_ssl=True,
+            max_message_size_bytes=job.dlq_max_message_bytes)
         self.queue = sqs.Queue(
             self, "Queue", queue_name=job.queue_name, encryption=sqs.QueueEncryption.SQS_MANAGED,
             visibility_timeout=Duration.seconds(job.visibility_timeout_seconds),
             retention_period=Duration.seconds(job.queue_retention_seconds), enforce_ssl=True,
+            max_message_size_bytes=job.queue_max_message_bytes,
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq,
                                                   max_receive_count=job.max_receive_count))
         self.rule: events.Rule | None = None
@@ -322,7 +359,7 @@ class ScheduledJob(Construct):
             description=f"cronbridge worker for job {job.job}")
         self.function = lambda_.Function(
             self, "Function", function_name=job.function_name,
-            description=f"cronbridge worker: {job.job}"[:256], runtime=RUNTIME,
+            description=f"cronbridge worker: {job.job}"[:256], runtime=runtime,
             architecture=lambda_.Architecture.ARM_64, handler=HANDLER, code=code,
             timeout=Duration.seconds(job.timeout_seconds), memory_size=job.memory_mb,
             role=self.role, log_group=self.log_group, tracing=lambda_.Tracing.ACTIVE,
@@ -354,6 +391,11 @@ class ScheduledJob(Construct):
         self.function.add_event_source(event_sources.SqsEventSource(
             self.queue, batch_size=job.batch_size, max_concurrency=job.max_concurrency,
             report_batch_item_failures=True))
+        if runtime.name != f"python{LAMBDA_PYTHON_VERSIONS[-1]}":
+            Validations.of(self.function).acknowledge(Acknowledgment(
+                id="AwsSolutions-L1",
+                reason="The runtime is the Python that compiled the asset's bytecode "
+                       "(ScheduledJobs(python_version=...) chooses it)."))
         Validations.of(self.role).acknowledge(Acknowledgment(
             id="AwsSolutions-IAM5[Resource::*]",
             reason="Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support "
@@ -361,6 +403,22 @@ class ScheduledJob(Construct):
 
         self.alarms = job_alarms(self, plan, job, duration_limit_seconds=duration_alarm_seconds,
                                  missed_slot=missed_slot, topic=alarm_topic)
+
+
+def project_asset(project: Project, *, python_version: str = DEFAULT_PYTHON_VERSION,
+                  bundle_aws_sdk: bool = False) -> LambdaAsset:
+    """Build the Lambda asset of ``project``: its job packages, its runtime dependencies
+    (its requirements file, else ``[project].dependencies``) and cronbridge's worker.
+
+    Raises:
+        AssetBuildError: pip or the bytecode compiler failed, or a package is missing.
+    """
+    root = project.root or Path.cwd()
+    return build_lambda_asset(
+        project.job_modules, build_dir=root / ".cronbridge" / "build",
+        requirements=runtime_dependencies(project.pyproject) if project.pyproject else (),
+        requirements_file=project.requirements, python_version=python_version,
+        bundle_aws_sdk=bundle_aws_sdk)
 
 
 def job_bucket(name: str, buckets: int) -> int:

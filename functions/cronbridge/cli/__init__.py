@@ -8,10 +8,15 @@ AWS_ENDPOINT_URL); see ``cronbridge.cli.target``.
 
 from __future__ import annotations
 
-import click
+try:
+    import click
+except ModuleNotFoundError:  # the worker's install has no CLI dependencies
+    raise SystemExit("cronbridge: the command needs the cli extra: "
+                     "pip install 'cronbridge[cli]'") from None
 
 from cronbridge.cli.backfill_cmd import backfill_cmd
 from cronbridge.cli.dlq_cmds import dlq_cmd, redrive_cmd
+from cronbridge.cli.init_cmd import init_cmd
 from cronbridge.cli.invoke_cmd import invoke_cmd
 from cronbridge.cli.jobs_cmds import (disable_cmd, enable_cmd, history_cmd, jobs_cmd,
                                       trigger_cmd)
@@ -26,7 +31,7 @@ def cli() -> None:
     """Reliable scheduled jobs for AWS Lambda: EventBridge rules, SQS, DynamoDB run state."""
 
 
-for command in (local_cmd, validate_cmd, next_cmd, convert_cmd, describe_cmd,
+for command in (init_cmd, local_cmd, validate_cmd, next_cmd, convert_cmd, describe_cmd,
                 jobs_cmd, enable_cmd, disable_cmd, trigger_cmd, history_cmd, dlq_cmd,
                 redrive_cmd, backfill_cmd, invoke_cmd, schedules_cmd):
     cli.add_command(command)

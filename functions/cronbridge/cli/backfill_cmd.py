@@ -23,7 +23,7 @@ from cronbridge.cli.target import (INSTANT, OperationFailed, Target, iso, json_o
 from cronbridge.core.messages import command_body
 from cronbridge.core.runstate import Trigger
 from cronbridge.core.schedule import RateSchedule, Schedule, parse_schedule
-from cronbridge.core.slots import format_slot, keyed_slot, slot_time
+from cronbridge.core.slots import MAX_CLOCK_SKEW, format_slot, keyed_slot, slot_time
 
 DEFAULT_MAX = 1000
 # Past this many slots in the window the command refuses outright: narrow the window.
@@ -150,11 +150,14 @@ def backfill_cmd(target: Target, job: str, since: datetime, until: datetime | No
         grid = spec.parsed_schedule.anchored(since)
         notes.append(f"{spec.schedule} has no scheduled run to align on; slots counted from "
                      f"{iso(since)}")
-    retention_start = now - timedelta(days=spec.retention_days)
+    # The worker's own bound (service._refusal), so nothing is sent that it would refuse.
+    retention_start = now - timedelta(days=spec.retention_days) + MAX_CLOCK_SKEW
     if since < retention_start:
-        notes.append(f"runs before {iso(retention_start)} are past the job's retention "
-                     f"({spec.retention_days} days) and no longer recorded: slots there that "
-                     f"did run will run again")
+        notes.append(f"slots before {iso(retention_start)} are past the job's retention "
+                     f"({spec.retention_days} days): their records may have expired, so a "
+                     f"missing one cannot prove a slot never ran; left out (the worker "
+                     f"refuses them)")
+        since = min(retention_start, until)
     expected = expected_slots(grid, since, until)
     with_runs = _slots_with_runs(target, job_plan.job, since, until, now.timestamp())
     missing = [slot for slot in (keyed_slot(format_slot(t), key) for t in expected)

@@ -8,6 +8,7 @@ the DLQ, reported) unless ``--force``.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timezone
 from typing import Any
 
@@ -18,6 +19,7 @@ from rich.table import Table
 
 from cronbridge.adapters.dlq import (REDRIVE_HOLD_SECONDS, DeadLetter, MoveReport, move_all,
                                      peek, receive_all, release, start_move_task)
+from cronbridge.adapters.sqs import string_attributes
 from cronbridge.cli.target import (OperationFailed, Target, human_seconds, json_option, output,
                                    target_command)
 from cronbridge.core.errors import BadMessageError
@@ -26,7 +28,7 @@ from cronbridge.core.messages import parse_body
 from cronbridge.core.plan import JobPlan
 from cronbridge.core.runstate import Status
 from cronbridge.service import (ATTR_ATTEMPTS, ATTR_ERROR_MESSAGE, ATTR_ERROR_TYPE, ATTR_JOB,
-                                ATTR_SLOT)
+                                ATTR_SLOT, RETENTION_PASSED, redrive_attributes)
 
 # What EventBridge puts on an event it could not deliver to the queue.
 EVENTBRIDGE_ERROR_CODE = "ERROR_CODE"
@@ -102,27 +104,54 @@ def dlq_cmd(target: Target, job: str, as_json: bool) -> None:
 
 
 class _Decider:
-    """Why a dead letter is left out of a redrive (``None``: move it); run reads memoised."""
+    """Why a dead letter is left out of a redrive (``None``: move it), and the letter to
+    move (with its dead token recovered from a DEAD run when it has none); run reads
+    memoised."""
 
     def __init__(self, target: Target, job: JobPlan, force: bool, now: float) -> None:
         self.target, self.job, self.force, self.now = target, job, force, now
-        self._status: dict[str, str | None] = {}
+        self._runs: dict[str, tuple[str | None, str | None]] = {}
+
+    def _run(self, slot: str) -> tuple[str | None, str | None]:
+        if slot not in self._runs:
+            run = self.target.store.get_run(self.job.job, slot, now=self.now)
+            self._runs[slot] = (run.status, run.dead_token) if run else (None, None)
+        return self._runs[slot]
 
     def reason(self, row: dict[str, Any]) -> str | None:
         if self.force:
             return None
         if row["error_type"] == BadMessageError.__name__:
             return "malformed message: it would come straight back (--force moves it)"
+        if row["error_type"] == RETENTION_PASSED:
+            return ("past the job's retention: the worker refuses it, its run record may have "
+                    "expired (--force moves it)")
         slot = row["slot"]
         if slot is None:
             return None
-        if slot not in self._status:
-            run = self.target.store.get_run(self.job.job, slot, now=self.now)
-            self._status[slot] = run.status if run else None
-        if self._status[slot] == Status.SUCCEEDED.value:
+        if self._run(slot)[0] == Status.SUCCEEDED.value:
             return ("slot already SUCCEEDED; left in the DLQ (--force moves it: the worker "
                     "acknowledges it without running)")
         return None
+
+    def recovered(self, letter: DeadLetter, row: dict[str, Any]) -> DeadLetter | None:
+        """``letter`` carrying its DEAD run's dead token, if it had none (SQS moved it
+        after maxReceiveCount), else ``None``."""
+        if row["slot"] is None:
+            return None
+        status, token = self._run(row["slot"])
+        attributes = redrive_attributes(letter.attributes, job=self.job.job, slot=row["slot"],
+                                        run_status=status, run_dead_token=token)
+        added = {k: v for k, v in attributes.items() if k not in letter.attributes}
+        if not added:
+            return None
+        return dataclasses.replace(letter, attributes=attributes, message_attributes={
+            **letter.message_attributes, **string_attributes(added)})
+
+
+RECOVERED_NOTE = ("{n} dead letter(s) had no dead token (SQS moved them after maxReceiveCount: "
+                  "the worker died between the DEAD write and its own send); their DEAD runs' "
+                  "tokens were put on the copies, so each slot runs once more")
 
 
 @click.command("redrive")
@@ -151,19 +180,25 @@ def redrive_cmd(target: Target, job: str, dry_run: bool, force: bool, as_json: b
         for letter in letters:
             row = letter_row(target, job_plan, letter, now)
             reason = decider.reason(row)
-            if reason is None:
-                movable.append(letter)
-            else:
+            if reason is not None:
                 left_out.append({**row, "reason": reason})
+                continue
+            fixed = decider.recovered(letter, row)
+            if fixed is not None:
+                recovered.add(letter.message_id)
+            movable.append(fixed or letter)
         return movable, left_out
 
+    recovered: set[str] = set()
     movable, left_out = classify(peek(sqs, queues.dlq_url))
     result: dict[str, Any] = {"job": job_plan.job, "dry_run": dry_run, "method": None,
                               "task_handle": None, "note": None, "moved": [],
-                              "left_out": left_out, "failed": None, "not_attempted": []}
+                              "left_out": left_out, "failed": None, "not_attempted": [],
+                              "recovered_dead_tokens": 0}
     if dry_run:
         result["would_move"] = [letter_row(target, job_plan, m, now) for m in movable]
-    elif movable and not left_out:
+    elif movable and not left_out and not recovered:
+        # A move task moves letters unchanged, so not when a dead token must be added.
         try:
             # One SDK attempt: an emulator without the API answers 500, not worth retrying.
             result["task_handle"] = start_move_task(target.client("sqs", max_attempts=1),
@@ -175,12 +210,14 @@ def redrive_cmd(target: Target, job: str, dry_run: bool, force: bool, as_json: b
             result["note"] = (f"StartMessageMoveTask is not available on {target.describe()} "
                               f"({exc.response['Error'].get('Code')}); moved message by message")
     if not dry_run and movable and result["method"] is None:
+        recovered.clear()
         held = receive_all(sqs, queues.dlq_url, hold_seconds=REDRIVE_HOLD_SECONDS)
         to_move, left_out = classify(held)
         moving = {m.message_id for m in to_move}
         release(sqs, queues.dlq_url, [m for m in held if m.message_id not in moving])
         report = move_all(sqs, to_move, dlq_url=queues.dlq_url, queue_url=queues.queue_url)
         _record(result, report, target, job_plan, now, left_out)
+    result["recovered_dead_tokens"] = len(recovered)
     output(as_json, result, lambda: _render(result, job_plan))
     failed = result["failed"]
     if failed:
@@ -231,6 +268,9 @@ def _render(result: dict[str, Any], job: JobPlan) -> None:
     Console(width=max(Console().width, 140)).print(table)
     if result["note"]:
         click.echo(f"note: {result['note']}")
+    if result["recovered_dead_tokens"]:
+        click.echo("note: " + RECOVERED_NOTE.format(n=result["recovered_dead_tokens"])
+                   + (" (on the redrive)" if result["dry_run"] else ""))
     if result["task_handle"]:
         click.echo(f"message move task started: {result['task_handle']}")
     if result["moved"]:

@@ -17,7 +17,8 @@ from typing import Any
 
 import click
 
-from cronbridge.cli.target import Target, target_command
+from cronbridge.cli.target import OperationFailed, Target, target_command
+from cronbridge.core.errors import DeadlineExceeded
 from cronbridge.local.clock import WallClock
 from cronbridge.local.esm import LambdaContext, lambda_record
 from cronbridge.runtime.settings import Settings
@@ -89,6 +90,10 @@ def invoke_cmd(target: Target, job: str, event_file: Any) -> None:
         with redirect_stdout(sys.stderr):  # EMF metrics are printed to stdout
             response = handler.lambda_handler(
                 sqs_event(event, queues.queue_arn, target.region), context)
+    except DeadlineExceeded as exc:
+        raise OperationFailed(f"{exc}: Lambda would have killed this invocation; nothing was "
+                              "written, and the slot's next delivery records the attempt "
+                              "TIMED_OUT") from None
     finally:
         if previous is not None:  # None: it was already writing to this stream
             log_handler.setStream(previous)

@@ -18,13 +18,14 @@ from cronbridge.cli.grid import schedule_grid
 from cronbridge.cli.target import (INSTANT, OperationFailed, Target, human_duration_ms, iso,
                                    json_option, output, target_command)
 from cronbridge.core.describe import describe_schedule
+from cronbridge.core.errors import BadMessageError
 from cronbridge.core.messages import command_body
 from cronbridge.core.plan import MISSED_SLOT, JobPlan, alarm_name
 from cronbridge.core.runstate import Status, Trigger
-from cronbridge.core.slots import MANUAL_PREFIX, check_key, manual_slot, slot_key, slot_time
+from cronbridge.core.slots import (MANUAL_PREFIX, check_key, check_manual_slot, manual_slot,
+                                   slot_key, slot_time)
 
 NEXT_FIRE_TIMES = 3
-MAX_SLOT_ID = 200  # well inside DynamoDB's 1 KB sort key, and readable in a table
 
 
 def pause_state(rule_state: str | None, paused: bool) -> str:
@@ -211,14 +212,14 @@ def manual_slot_id(text: str) -> str:
     """``--slot`` as a manual slot id (``manual:`` prepended when missing).
 
     Raises:
-        click.BadParameter: empty, too long, or containing whitespace.
+        click.BadParameter: not an id the worker accepts (:func:`check_manual_slot`).
     """
     slot = text if text.startswith(MANUAL_PREFIX) else manual_slot(text)
-    if slot == MANUAL_PREFIX or len(slot) > MAX_SLOT_ID or any(c.isspace() for c in slot):
-        raise click.BadParameter(f"{text!r}: use 1-{MAX_SLOT_ID - len(MANUAL_PREFIX)} characters "
-                                 f"without spaces, e.g. --slot rerun-2026-11-30",
-                                 param_hint="--slot")
-    return slot
+    try:
+        return check_manual_slot(slot)
+    except BadMessageError as exc:
+        raise click.BadParameter(f"{exc}; e.g. --slot rerun-2026-11-30",
+                                 param_hint="--slot") from None
 
 
 @click.command("trigger")
@@ -295,6 +296,7 @@ def run_dict(run: Any) -> dict[str, Any]:
         "duration_ms": int(run.duration_ms) if run.duration_ms is not None else None,
         "error_type": run.error_type, "error_message": run.error_message,
         "skip_reason": run.skip_reason, "result": run.result,
+        "result_omitted": run.result_omitted,
         "attempts": [{"attempt": int(a.attempt), "outcome": a.outcome,
                       "started_at": iso(a.started_at), "finished_at": iso(a.finished_at),
                       "duration_ms": int(a.duration_ms) if a.duration_ms is not None else None,
@@ -310,6 +312,8 @@ def _detail(row: dict[str, Any]) -> str:
              for a in row["attempts"] if a["error_type"]]
     if not lines and row["error_type"] and row["status"] != Status.SUCCEEDED.value:
         lines.append(f"{row['error_type']}: {row['error_message']}")
+    if row["result_omitted"]:
+        lines.append(f"result not recorded: {row['result_omitted']}")
     return "\n".join(line[:160] for line in lines)
 
 

@@ -15,6 +15,9 @@ from click.core import ParameterSource
 from rich.console import Console
 from rich.table import Table
 
+from cronbridge.cli.project_opts import app_option, modules_option, project_jobs, resolve_project
+from cronbridge.project import Project
+
 _DURATION = re.compile(r"^(\d+)([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
@@ -53,8 +56,7 @@ def parse_start(text: str | None) -> datetime:
               help="Inject faults: failure=0.3,duplicate=0.2,crash=0.05,throttle=0.05,late=0.1")
 @click.option("--seed", type=int, default=7, show_default=True,
               help="Seed for data, jitter and chaos: same seed, same result.")
-@click.option("--jobs-module", "modules", multiple=True, metavar="MODULE",
-              help="Module(s) defining the jobs (default: cronbridge_examples).")
+@modules_option
 @click.option("--log-file", type=click.Path(dir_okay=False, path_type=Path),
               default=Path(".cronbridge/local/worker.log"), show_default=True,
               help="Where the worker's JSON logs and EMF metrics go.")
@@ -63,12 +65,11 @@ def parse_start(text: str | None) -> datetime:
                    "schedules in real time until Ctrl-C, for the other commands to act on.")
 @click.option("--port", type=click.IntRange(1, 65535), metavar="PORT",
               help="Port for --serve (default 5055).")
-@click.option("--app", envvar="CRONBRIDGE_APP", default="cronbridge", show_default=True,
-              metavar="NAME", help="Resource name prefix (--serve).")
+@app_option
 @click.pass_context
 def local_cmd(ctx: click.Context, duration: str, start: str | None, summary_json: Path | None,
               chaos: str | None, seed: int, modules: tuple[str, ...], log_file: Path,
-              serve: bool, port: int | None, app: str) -> None:
+              serve: bool, port: int | None, app: str | None) -> None:
     """Run the jobs on an embedded AWS (moto) over a simulated window, or serve it.
 
     Provisions the run table, and per job a queue, a DLQ and an EventBridge rule; fires each
@@ -79,12 +80,13 @@ def local_cmd(ctx: click.Context, duration: str, start: str | None, summary_json
     With --serve the clock is real and the embedded AWS listens on 127.0.0.1: export the
     line it prints in another shell and use `cronbridge jobs`, `trigger`, `history` ...
     """
+    project = resolve_project(app, modules)
+    project_jobs(project)  # a bad module or job: one line and exit 2, before anything starts
     if serve:
-        _serve(ctx, port, app, tuple(modules), log_file)
+        _serve(ctx, port, project, log_file)
         return
-    for name in ("port", "app"):
-        if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE:
-            raise click.UsageError(f"--{name} goes with --serve")
+    if ctx.get_parameter_source("port") is ParameterSource.COMMANDLINE:
+        raise click.UsageError("--port goes with --serve")
     from cronbridge.local.chaos import Chaos
     from cronbridge.local.simulate import run_simulation
 
@@ -98,8 +100,8 @@ def local_cmd(ctx: click.Context, duration: str, start: str | None, summary_json
     console.print(f"cronbridge local: simulating {duration} from {begin:%Y-%m-%dT%H:%MZ} on an "
                   f"embedded AWS (moto); worker logs in {log_file}")
     clock_start = time.perf_counter()
-    sim = run_simulation(begin, window, chaos=faults, seed=seed,
-                         job_modules=tuple(modules) or None, log_path=log_file)
+    sim = run_simulation(begin, window, chaos=faults, seed=seed, app=project.app,
+                         job_modules=project.job_modules, log_path=log_file)
     elapsed = time.perf_counter() - clock_start
     table = Table(title=f"Slots {sim.start:%Y-%m-%d %H:%M} to {sim.end:%Y-%m-%d %H:%M} UTC")
     for column in ("job", "expected", "succeeded", "failed attempts", "skipped", "dead",
@@ -123,8 +125,7 @@ def local_cmd(ctx: click.Context, duration: str, start: str | None, summary_json
         sys.exit(1)
 
 
-def _serve(ctx: click.Context, port: int | None, app: str, modules: tuple[str, ...],
-           log_file: Path) -> None:
+def _serve(ctx: click.Context, port: int | None, project: Project, log_file: Path) -> None:
     from cronbridge.local.serve import DEFAULT_PORT, PortInUse, serve
 
     simulate_only = [f"--{name.replace('_', '-')}" for name in
@@ -136,7 +137,7 @@ def _serve(ctx: click.Context, port: int | None, app: str, modules: tuple[str, .
     # A service manager or `kill` sends SIGTERM: stop as cleanly as on Ctrl-C.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        serve(port or DEFAULT_PORT, job_modules=modules or None, app=app,
+        serve(port or DEFAULT_PORT, job_modules=project.job_modules, app=project.app,
               log_path=log_file.with_name("serve.log")
               if ctx.get_parameter_source("log_file") is ParameterSource.DEFAULT else log_file)
     except PortInUse as exc:

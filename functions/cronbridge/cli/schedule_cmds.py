@@ -31,29 +31,31 @@ _JOB_NAME = re.compile(r"[a-z][a-z0-9-]*")
 def resolve_expression(arg: str) -> tuple[str, str | None]:
     """``(expression, timezone)`` for an expression or a registered job's name.
 
-    A job name is looked up in the default registry after loading the job modules.
+    A job name is looked up among the project's jobs (``[tool.cronbridge]``, or
+    ``CRONBRIDGE_JOB_MODULES``).
 
     Raises:
         cronbridge.core.errors.UnknownJobError: ``arg`` looks like a job name but no job has it.
+        cronbridge.core.errors.CronbridgeError: no project is configured, or its job modules
+            cannot be loaded.
     """
     if not _JOB_NAME.fullmatch(arg):
         return arg, None
-    from cronbridge.core.jobs import default_registry, load_job_modules
+    from cronbridge.project import load_project
 
-    load_job_modules(None)
-    spec = default_registry().get(arg)
+    spec = load_project().load_jobs().get(arg)
     return spec.schedule, spec.timezone
 
 
 def _resolve(arg: str) -> tuple[str, str | None]:
-    from cronbridge.core.errors import UnknownJobError
+    from cronbridge.core.errors import CronbridgeError, UnknownJobError
 
     try:
         return resolve_expression(arg)
     except UnknownJobError as exc:
         _fail(f"'{arg}' is neither a schedule expression nor a known job: {exc}")
-    except ImportError as exc:
-        _fail(f"cannot load the job modules to look up '{arg}': {exc}")
+    except CronbridgeError as exc:
+        _fail(f"'{arg}' looks like a job name, but {exc}")
 
 
 def _fail(message: str) -> NoReturn:

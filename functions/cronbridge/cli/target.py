@@ -7,9 +7,8 @@ account, LocalStack or ``cronbridge local --serve``:
 * region: ``AWS_REGION``, else ``AWS_DEFAULT_REGION``, else the profile's region;
 * endpoint: ``AWS_ENDPOINT_URL`` (and the per-service ``AWS_ENDPOINT_URL_<SERVICE>``).
 
-Resources are found by the deployment plan's names (``build_plan`` over the job modules,
-with ``--app`` / ``CRONBRIDGE_APP`` as the prefix and ``--jobs-module`` /
-``CRONBRIDGE_JOB_MODULES`` for the jobs), the same names the CDK stack and the local
+Resources are found by the deployment plan's names (``build_plan`` over the project's job
+modules and app name, see :mod:`cronbridge.cli.project_opts`), the same names the CDK stack and the local
 provisioner create. Exit codes: a job name the plan does not have is bad input (2, listing
 the known jobs); a job the target does not have is a failed operation (1, naming it).
 """
@@ -19,7 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -30,11 +29,11 @@ from cronbridge.adapters.dynamodb import DynamoRunStore
 from cronbridge.adapters.eventbridge import EventBridgeRules
 from cronbridge.adapters.scheduler import ENABLED, SchedulerSchedules
 from cronbridge.cli.local_cmd import parse_start
-from cronbridge.core.errors import (CronbridgeError, JobDefinitionError, PlanError,
-                                    StoreBusyError, UnknownJobError)
-from cronbridge.core.jobs import JobRegistry, JobSpec, load_job_modules
+from cronbridge.cli.project_opts import BadInput, project_jobs, project_options
+from cronbridge.core.errors import CronbridgeError, PlanError, StoreBusyError, UnknownJobError
+from cronbridge.core.jobs import JobRegistry, JobSpec
 from cronbridge.core.plan import DeploymentPlan, JobPlan, build_plan
-from cronbridge.runtime.settings import ENV_APP, ENV_JOB_MODULES, Settings
+from cronbridge.project import Project
 
 F = TypeVar("F", bound=Callable[..., Any])
 # SQS's error code for a missing queue: JSON protocol, then the older query protocol.
@@ -96,28 +95,23 @@ class Target:
         self.endpoint = endpoint
 
     @classmethod
-    def load(cls, app: str | None, modules: Iterable[str]) -> Target:
-        """Load the jobs, build the plan and resolve region and credentials' profile.
+    def load(cls, project: Project) -> Target:
+        """Load the project's jobs, build the plan and resolve region and credentials'
+        profile.
 
         Raises:
-            click.UsageError: a job module cannot be imported, a job or the plan is invalid
-                (e.g. a bad schedule expression), no region is configured, or the profile
-                does not exist.
+            BadInput: a job module cannot be imported, a job or the plan is invalid (e.g. a
+                bad schedule expression).
+            click.UsageError: no region is configured, or the profile does not exist.
         """
         import boto3
         from botocore.exceptions import ProfileNotFound
 
-        overrides = {ENV_APP: app or "", ENV_JOB_MODULES: ",".join(modules)}
-        settings = Settings.from_env({**os.environ, **{k: v for k, v in overrides.items() if v}})
+        registry = project_jobs(project)
         try:
-            registry = load_job_modules(settings.job_modules)
-            plan = build_plan(registry, app=settings.app, job_modules=settings.job_modules)
-        except ImportError as exc:
-            raise click.UsageError(
-                f"cannot import the job modules {', '.join(settings.job_modules)}: {exc}; "
-                f"check --jobs-module or {ENV_JOB_MODULES}") from None
-        except (JobDefinitionError, PlanError) as exc:
-            raise click.UsageError(f"the job definitions are invalid: {exc}") from None
+            plan = build_plan(registry, app=project.app, job_modules=project.job_modules)
+        except PlanError as exc:
+            raise BadInput(f"the job definitions are invalid: {exc}") from None
         try:
             session = boto3.Session()
         except ProfileNotFound as exc:
@@ -255,14 +249,10 @@ def target_command(func: F) -> F:
     """Add ``--app`` and ``--jobs-module``, pass a loaded :class:`Target` as ``target``, and
     turn AWS errors into exit status 1 with a message that says what to check."""
 
-    @click.option("--app", envvar=ENV_APP, metavar="NAME",
-                  help=f"Resource name prefix (env {ENV_APP}, default cronbridge).")
-    @click.option("--jobs-module", "modules", multiple=True, metavar="MODULE",
-                  help=f"Module(s) defining the jobs (env {ENV_JOB_MODULES}, comma separated; "
-                       f"default cronbridge_examples).")
+    @project_options
     @functools.wraps(func)
-    def wrapper(app: str | None, modules: tuple[str, ...], **kwargs: Any) -> Any:
-        target = Target.load(app, modules)
+    def wrapper(project: Project, **kwargs: Any) -> Any:
+        target = Target.load(project)
         with aws_errors(target):
             return func(target=target, **kwargs)
 

@@ -50,3 +50,9 @@ class LeaseLostError(CronbridgeError):
 
 class StoreBusyError(CronbridgeError):
     """The run table throttled or was unreachable after the SDK's retries: try later."""
+
+
+class DeadlineExceeded(BaseException):
+    """The invocation outlived its function timeout: Lambda would have killed it, so the
+    attempt ends with nothing written (a ``BaseException``: no handler may catch it) and
+    the next delivery records it ``TIMED_OUT``."""

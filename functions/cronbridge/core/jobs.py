@@ -6,10 +6,12 @@ A job is validated when it is defined, so a bad schedule or setting fails at imp
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import inspect
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Literal
@@ -25,7 +27,6 @@ LAMBDA_MAX_TIMEOUT_SECONDS = 900
 # Names end up in SQS queue (80 chars), rule (64) and function (64) names with a prefix and
 # a "-dlq" suffix, so 40 keeps every derived name inside AWS's limits.
 JOB_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
-DEFAULT_JOB_MODULES: tuple[str, ...] = ("cronbridge_examples",)
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class JobSpec:
         name: lowercase letters, digits and hyphens, 2-40 characters.
         schedule: an EventBridge schedule expression, ``cron(...)`` or ``rate(...)`` (UTC),
             or with ``timezone`` set an EventBridge Scheduler expression.
-        func: the job body, called with a :class:`~cronbridge.core.context.JobContext`.
+        func: the job body, called with a :class:`~cronbridge.core.context.JobContext` as
+            its one positional argument (checked with its signature when defined).
         timeout_seconds: the function timeout, 1-900 seconds.
         max_attempts: attempts per slot before it is DEAD (1-20).
         payload: static JSON-serialisable payload given to every run.
@@ -131,6 +133,10 @@ class JobSpec:
         for ok, fld, reason in checks:
             if not ok:
                 raise fail(fld, reason)
+        problem = _context_problem(self.func)
+        if problem:
+            raise fail("func", f"{definition_site(self.func)} must take the job context as its "
+                               f"one argument, but {problem}")
 
     def is_permanent(self, exc: BaseException) -> bool:
         """True when ``exc`` must not be retried (``PermanentError``, a declared permanent
@@ -154,11 +160,14 @@ class JobRegistry:
         """Register ``spec``.
 
         Raises:
-            JobDefinitionError: another job already has that name.
+            JobDefinitionError: another function already has that name (the message gives
+                both definitions as ``module:qualname (file:line)``).
         """
         existing = self._jobs.get(spec.name)
         if existing is not None and existing.func is not spec.func:
-            raise JobDefinitionError(spec.name, "name", "is already used by another job")
+            raise JobDefinitionError(
+                spec.name, "name", f"is already used by {definition_site(existing.func)}; "
+                                   f"this one is {definition_site(spec.func)}")
         self._jobs[spec.name] = spec
         return spec
 
@@ -213,8 +222,15 @@ def job(
     Returns the function unchanged, with the spec at ``func.cronbridge_job``.
 
     Raises:
-        JobDefinitionError: at definition time, naming the bad field.
+        JobDefinitionError: at definition time, naming the bad field; an unknown setting is
+            named with the closest known one.
     """
+    for key in settings:
+        if key not in _SETTINGS:
+            close = difflib.get_close_matches(key, _DECORATOR_ARGS, n=1)
+            hint = (f"did you mean {close[0]!r}?" if close
+                    else f"the settings are {', '.join(_DECORATOR_ARGS)}")
+            raise JobDefinitionError(name, f"setting {key!r}", f"is not a @job setting; {hint}")
 
     def register(func: Callable[..., Any]) -> Callable[..., Any]:
         spec = JobSpec(name=name, schedule=schedule, func=func, timeout_seconds=timeout,
@@ -226,16 +242,51 @@ def job(
     return register
 
 
+# @job takes these as keywords of its own; the other JobSpec fields pass through **settings.
+_OWN_ARGS = ("name", "schedule", "registry", "timeout", "description")
+_SETTINGS = frozenset(f.name for f in fields(JobSpec) if f.init) - {
+    "name", "schedule", "func", "timeout_seconds", "description"}
+_DECORATOR_ARGS = (*_OWN_ARGS, *sorted(_SETTINGS))
+
+
+def definition_site(func: Callable[..., Any]) -> str:
+    """Where ``func`` is defined, for messages: ``module:qualname (file:line)``, or just
+    ``module:qualname`` for a callable without Python source (a builtin, a partial)."""
+    name = (f"{getattr(func, '__module__', None) or '?'}:"
+            f"{getattr(func, '__qualname__', None) or type(func).__qualname__}")
+    code = getattr(inspect.unwrap(func), "__code__", None)
+    return f"{name} ({code.co_filename}:{code.co_firstlineno})" if code else name
+
+
+def _context_problem(func: Callable[..., Any]) -> str | None:
+    """Why ``func(context)`` cannot be called, or ``None`` if it can (or cannot be told:
+    some builtins have no signature)."""
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):
+        return None
+    try:
+        signature.bind(None)
+    except TypeError as exc:
+        return f"its signature is {signature}: {exc}"
+    return None
+
+
 def _first_line(doc: str | None) -> str:
     return (doc or "").strip().split("\n", 1)[0]
 
 
-def load_job_modules(modules: Iterable[str] | None) -> JobRegistry:
-    """Import the modules that define jobs (default: the demo jobs) and return the registry.
+def load_job_modules(modules: Iterable[str]) -> JobRegistry:
+    """Import the modules that define jobs and return the process-wide registry.
 
     Raises:
+        ValueError: no modules given (there is no default: a project names its own).
         ModuleNotFoundError: a module cannot be imported.
     """
-    for module in modules or DEFAULT_JOB_MODULES:
+    modules = list(modules)
+    if not modules:
+        raise ValueError("no job modules given: set CRONBRIDGE_JOB_MODULES (the CDK "
+                         "construct sets it on every function)")
+    for module in modules:
         importlib.import_module(module)
     return _DEFAULT

@@ -39,7 +39,8 @@ from typing import Any
 from cronbridge.core.errors import BadMessageError
 from cronbridge.core.jobs import JobSpec
 from cronbridge.core.runstate import Trigger
-from cronbridge.core.slots import (MANUAL_PREFIX, check_key, format_slot, keyed_slot,
+from cronbridge.core.slots import (check_key, check_manual_slot, check_slot_time, format_slot,
+                                   keyed_slot,
                                    manual_slot, parse_time, slot_key, slot_time,
                                    snap_to_schedule)
 
@@ -81,6 +82,8 @@ def parse_body(body: str, *, job_for_rule: Callable[[str], JobSpec | None],
         message = json.loads(body)
     except (TypeError, ValueError) as exc:
         raise BadMessageError(f"body is not JSON: {exc}") from None
+    except RecursionError:
+        raise BadMessageError("body is JSON nested too deeply to read") from None
     if not isinstance(message, dict):
         raise BadMessageError("body is not a JSON object")
     version = message.get("cronbridge")
@@ -115,7 +118,7 @@ def _parse_scheduler_input(message: dict[str, Any],
     spec = _named_job(message, get_job, "Scheduler input")
     if "time" not in message:
         raise BadMessageError("Scheduler input has no 'time'")
-    time = parse_time(message["time"])
+    time = check_slot_time(parse_time(message["time"]))
     payload = _payload(message, "Scheduler input")
     key = message.get("key")
     if key is None:
@@ -166,10 +169,11 @@ def _parse_command(message: dict[str, Any], get_job: Callable[[str], JobSpec]) -
     slot = message.get("slot")
     if not isinstance(slot, str) or not slot:
         raise BadMessageError("command has no 'slot'")
-    if trigger == Trigger.MANUAL.value and (not slot.startswith(MANUAL_PREFIX)
-                                            or slot == MANUAL_PREFIX):
-        raise BadMessageError(f"a manual slot must be {MANUAL_PREFIX!r} followed by an id")
+    if trigger == Trigger.MANUAL.value:
+        check_manual_slot(slot)
     scheduled = slot_time(slot)
+    if trigger == Trigger.BACKFILL.value and scheduled is None:
+        raise BadMessageError(f"a backfill slot must be a scheduled time, got {slot[:80]!r}")
     key = slot_key(slot) if scheduled is not None else None
     if key is not None:
         # A key's backfilled slot: its expression lives in Scheduler, so the CLI computed it.

@@ -6,6 +6,7 @@ emulator cannot drift. Pure: no AWS imports.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Literal
 from cronbridge.core.errors import PlanError, UnknownJobError
 from cronbridge.core.jobs import JobRegistry, JobSpec
 from cronbridge.core.schedule import Schedule, parse_schedule
+from cronbridge.core.slots import MAX_CLOCK_SKEW
 
 # Lease = job timeout + this margin, so a worker that is still inside its Lambda timeout
 # never loses its lease to a redelivery.
@@ -31,6 +33,17 @@ RECEIVE_HEADROOM = 4
 SQS_MAX_VISIBILITY_SECONDS = 43200
 QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS maximum; longer than the source queue's
+# The rule target's retry window (MaximumEventAgeInSeconds): an event may reach the queue
+# this long after its slot.
+EVENT_MAX_AGE_SECONDS = 24 * 3600
+DAY_SECONDS = 86400
+# A job queue takes what EventBridge can send (256 KB events); its DLQ takes SQS's maximum,
+# so every message the queue accepted still fits with cronbridge's error attributes (a few
+# KB) when the worker dead-letters it. Were both the same size, a body at the limit could
+# not be dead-lettered with its reason and would reach the DLQ only by maxReceiveCount.
+QUEUE_MAX_MESSAGE_BYTES = 256 * 1024
+DLQ_MAX_MESSAGE_BYTES = 1024 * 1024
+DLQ_ATTRIBUTE_HEADROOM_BYTES = 16 * 1024
 DEFAULT_APP = "cronbridge"
 # (pattern, max length) per resource name, from each service's API reference (CreateTable,
 # PutRule, CreateQueue, CreateFunction).
@@ -89,6 +102,8 @@ class JobPlan:
     settle_seconds: int
     queue_retention_seconds: int
     dlq_retention_seconds: int
+    queue_max_message_bytes: int
+    dlq_max_message_bytes: int
     memory_mb: int
     batch_size: int
     max_concurrency: int
@@ -233,6 +248,8 @@ def plan_job(spec: JobSpec, app: str = DEFAULT_APP,
         settle_seconds=settle,
         queue_retention_seconds=QUEUE_RETENTION_SECONDS,
         dlq_retention_seconds=DLQ_RETENTION_SECONDS,
+        queue_max_message_bytes=QUEUE_MAX_MESSAGE_BYTES,
+        dlq_max_message_bytes=DLQ_MAX_MESSAGE_BYTES,
         memory_mb=spec.memory_mb,
         batch_size=spec.batch_size,
         max_concurrency=spec.max_concurrency,
@@ -287,10 +304,33 @@ def check_job_plan(job_plan: JobPlan, app: str = DEFAULT_APP) -> None:
                         f"{MIN_MAX_RECEIVE_COUNT}; throttled batches would be dead-lettered")
     if job_plan.dlq_retention_seconds <= job_plan.queue_retention_seconds:
         raise PlanError(f"job {name!r}: the DLQ must keep messages longer than its queue")
+    if (job_plan.dlq_max_message_bytes
+            < job_plan.queue_max_message_bytes + DLQ_ATTRIBUTE_HEADROOM_BYTES):
+        raise PlanError(f"job {name!r}: the DLQ's maximum message size must exceed the queue's "
+                        f"by {DLQ_ATTRIBUTE_HEADROOM_BYTES} bytes, so a dead letter fits with "
+                        "its error attributes")
+    copy_life = longest_message_life(job_plan)
+    if job_plan.retention_days * DAY_SECONDS <= copy_life:
+        raise PlanError(
+            f"job {name!r}: retention_days {job_plan.retention_days} is shorter than a copy of "
+            f"a slot can live (EventBridge retries {EVENT_MAX_AGE_SECONDS // 3600} h, then the "
+            f"DLQ keeps it {job_plan.dlq_retention_seconds // DAY_SECONDS} days from when it "
+            "was queued): a redrive after its run record expired would run the slot again; "
+            f"use at least {math.floor(copy_life / DAY_SECONDS) + 1}")
+
+
+def longest_message_life(job_plan: JobPlan) -> int:
+    """Seconds from a slot's fire time to the last moment a copy of its message can still
+    be delivered: EventBridge's retries, then the queue's or the DLQ's retention (SQS counts
+    a dead letter's age from its first enqueue), plus the clock skew bound. Run records must
+    outlive it."""
+    return (EVENT_MAX_AGE_SECONDS + max(job_plan.queue_retention_seconds,
+                                        job_plan.dlq_retention_seconds)
+            + int(MAX_CLOCK_SKEW.total_seconds()))
 
 
 def build_plan(registry: JobRegistry | Iterable[JobSpec], *, app: str = DEFAULT_APP,
-               job_modules: Iterable[str] = ("cronbridge_examples",),
+               job_modules: Iterable[str] = (),
                max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,
                scheduler_for_all: bool = False) -> DeploymentPlan:
     """Compute the deployment plan for ``registry``.

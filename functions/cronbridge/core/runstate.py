@@ -134,6 +134,7 @@ class Finish:
     error_type: str | None = None
     error_message: str | None = None
     result: Any = None
+    result_omitted: str | None = None  # why a return value is not in ``result``
     dead_token: str | None = None
     dead_message_id: str | None = None
     release_overlap: bool = True
@@ -146,6 +147,15 @@ class Finish:
         if self.slot.startswith("manual:"):
             return datetime.fromtimestamp(self.now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         return self.slot
+
+
+def redriven_to_success(last_order: str | None, last_status: str | None,
+                        finish: Finish) -> bool:
+    """Whether ``finish`` is the job's latest slot, DEAD until now, succeeding after a
+    redrive: the streak must then end, although slot order alone (strictly later slots
+    only, so the same slot dying twice counts once) would ignore it."""
+    return (finish.status is Status.SUCCEEDED and last_order == finish.order
+            and last_status == Status.DEAD.value)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ comes first so a job's runs of every key still sort by time.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from cronbridge.core.errors import BadMessageError
 from cronbridge.core.schedule import Schedule
@@ -45,6 +45,18 @@ def keyed_slot(slot: str, key: str | None) -> str:
 def slot_key(slot: str) -> str | None:
     """The key of a keyed slot id, ``None`` for a job-level slot."""
     return slot.partition(KEY_SEPARATOR)[2] or None
+# EventBridge's cron year field runs 1970-2199: no schedule fires outside it, and inside it
+# every slot id is the same 20 characters (strftime does not pad a year before 1000, whose
+# ids would neither sort nor parse back).
+FIRST_YEAR, LAST_YEAR = 1970, 2199
+# A manual id keys a DynamoDB item (sort key <= 1,024 bytes) and travels in an SQS message
+# attribute: a short, printable ASCII id keeps both far inside their limits.
+MANUAL_ID = re.compile(r"[A-Za-z0-9._:@+=-]{1,128}")
+# How far ahead of the worker's clock a scheduled event's time may be: EventBridge stamps
+# the fire time and delivers after it, so a later stamp is clock skew between the two, and
+# beyond this bound a stamp is not trusted (it would run a future slot now and make the
+# real delivery a duplicate).
+MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
 def format_slot(when: datetime) -> str:
@@ -79,10 +91,46 @@ def parse_time(text: str) -> datetime:
 
 def slot_time(slot: str) -> datetime | None:
     """The scheduled time a slot id (keyed or not) stands for, or ``None`` for a manual
-    slot."""
+    slot.
+
+    Raises:
+        BadMessageError: not a manual slot and not an instant in the years a schedule fires.
+    """
     if slot.startswith(MANUAL_PREFIX):
         return None
-    return parse_time(slot.partition(KEY_SEPARATOR)[0])
+    return check_slot_time(parse_time(slot.partition(KEY_SEPARATOR)[0]))
+
+
+def check_slot_time(when: datetime) -> datetime:
+    """``when`` itself if a schedule can fire then (years 1970-2199, UTC).
+
+    Raises:
+        BadMessageError: outside that range.
+    """
+    if not FIRST_YEAR <= when.year <= LAST_YEAR:
+        raise BadMessageError(f"time {when.isoformat()} is outside the years schedules fire "
+                              f"in ({FIRST_YEAR}-{LAST_YEAR})")
+    return when
+
+
+def check_manual_slot(slot: str) -> str:
+    """``slot`` itself if it is ``manual:`` and a usable id (1-128 of ``A-Z a-z 0-9 . _ :
+    @ + = -``).
+
+    Raises:
+        BadMessageError: naming what is wrong.
+    """
+    if not slot.startswith(MANUAL_PREFIX) or not MANUAL_ID.fullmatch(slot[len(MANUAL_PREFIX):]):
+        raise BadMessageError(f"a manual slot must be {MANUAL_PREFIX!r} followed by 1-128 of "
+                              f"A-Z a-z 0-9 . _ : @ + = -, got {slot[:80]!r}"
+                              + ("..." if len(slot) > 80 else ""))
+    return slot
+
+
+def ahead_of_clock(scheduled: datetime, now: datetime) -> float:
+    """Seconds a scheduled event's slot lies beyond ``now`` plus :data:`MAX_CLOCK_SKEW`
+    (0 when within the bound)."""
+    return max(0.0, (scheduled - now - MAX_CLOCK_SKEW).total_seconds())
 
 
 def snap_to_schedule(schedule: Schedule, event_time: datetime) -> datetime:
@@ -91,6 +139,7 @@ def snap_to_schedule(schedule: Schedule, event_time: datetime) -> datetime:
     Raises:
         BadMessageError: the schedule has no fire time at or before ``event_time``.
     """
+    check_slot_time(event_time)
     minute = event_time.astimezone(timezone.utc).replace(second=0, microsecond=0)
     if schedule.kind == "rate":
         return minute
@@ -102,5 +151,5 @@ def snap_to_schedule(schedule: Schedule, event_time: datetime) -> datetime:
 
 
 def manual_slot(trigger_id: str) -> str:
-    """The slot id of a manual trigger (``manual:<id>``)."""
+    """The slot id of a manual trigger (``manual:<id>``; see :func:`check_manual_slot`)."""
     return f"{MANUAL_PREFIX}{trigger_id}"

@@ -16,6 +16,7 @@ from cronbridge.core.context import JobContext
 from cronbridge.core.errors import StoreBusyError
 from cronbridge.core.jobs import JobRegistry, JobSpec
 from cronbridge.core.ports import RunStore
+from cronbridge.core.slots import slot_time
 from cronbridge.local.esm import SimulatedCrash
 
 CHAOS_KINDS = ("failure", "duplicate", "crash", "throttle", "late")
@@ -66,12 +67,24 @@ class Chaos:
 
 @dataclass
 class Ledger:
-    """Every execution of a job body: ``(job, slot) -> outcomes``."""
+    """What really happened, kept outside the run table by the job bodies and the injector.
+
+    Attributes:
+        executions: every execution of a job body, ``(job, slot) -> outcomes``.
+        claims: every claim the store accepted, ``job -> [(epoch seconds, slot)]`` (a
+            claimed slot holds the job's overlap lease even if its body never ran).
+        paused: the jobs an operator paused during the run.
+    """
 
     executions: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    claims: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
+    paused: set[str] = field(default_factory=set)
 
     def record(self, job: str, slot: str, outcome: str) -> None:
         self.executions.setdefault((job, slot), []).append(outcome)
+
+    def claimed(self, job: str, slot: str, at: float) -> None:
+        self.claims.setdefault(job, []).append((at, slot))
 
     def succeeded_more_than_once(self) -> int:
         return sum(1 for outcomes in self.executions.values()
@@ -79,6 +92,85 @@ class Ledger:
 
     def successes(self) -> set[tuple[str, str]]:
         return {key for key, outcomes in self.executions.items() if "succeeded" in outcomes}
+
+    def another_slot_claimed(self, job: str, slot: str, since: float, until: float) -> bool:
+        """Whether a slot other than ``slot`` was claimed in ``[since, until]``."""
+        return any(since <= at <= until and other != slot
+                   for at, other in self.claims.get(job, []))
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What the run table says about one slot (times in epoch seconds)."""
+
+    job: str
+    slot: str
+    status: str
+    skip_reason: str | None = None
+    finished_at: float | None = None
+    dead_token: str | None = None
+
+
+@dataclass
+class Accounting:
+    """Which expected slots the evidence accounts for, and what broke the contract."""
+
+    accounted: set[tuple[str, str]] = field(default_factory=set)
+    skips_unconfirmed: int = 0
+    dead_not_redrivable: int = 0
+    stuck_running: int = 0
+    executed_nothing: bool = False
+
+
+def account(expected: set[tuple[str, str]], runs: list[RunRecord],
+            dead_tokens: set[tuple[str, str, str]], ledger: Ledger, specs: dict[str, JobSpec],
+            lease_seconds: dict[str, int]) -> Accounting:
+    """Check the run table against evidence kept outside it.
+
+    A slot is accounted for when it is SUCCEEDED and the ledger saw its body succeed; DEAD,
+    never succeeded, with a dead letter carrying the run's dead token (so a redrive can run
+    it); or SKIPPED, never run, for a reason the ledger or the schedule confirms: ``overlap``
+    if the job skips overlaps and another of its slots was claimed within a lease before
+    the skip, ``late`` if the skip came past the job's starting deadline, ``paused`` if an
+    operator paused the job. A run in which slots were expected but no job body executed
+    proves nothing, whatever the table says (``executed_nothing``).
+
+    Args:
+        expected: ``(job, slot)`` of every slot the schedules fired.
+        dead_tokens: ``(job, slot, dead token)`` of every dead letter.
+        lease_seconds: per job.
+    """
+    result = Accounting(executed_nothing=bool(expected) and not ledger.executions)
+    succeeded = ledger.successes()
+    for run in runs:
+        key = (run.job, run.slot)
+        if run.status == "RUNNING":
+            result.stuck_running += 1
+        elif run.status == "SUCCEEDED" and key in succeeded:
+            result.accounted.add(key)
+        elif run.status == "DEAD" and key not in succeeded:
+            if run.dead_token and (run.job, run.slot, run.dead_token) in dead_tokens:
+                result.accounted.add(key)
+            else:
+                result.dead_not_redrivable += 1
+        elif run.status == "SKIPPED" and key not in succeeded:
+            if _skip_confirmed(run, ledger, specs[run.job], lease_seconds[run.job]):
+                result.accounted.add(key)
+            else:
+                result.skips_unconfirmed += 1
+    return result
+
+
+def _skip_confirmed(run: RunRecord, ledger: Ledger, spec: JobSpec, lease: int) -> bool:
+    at = run.finished_at or 0.0
+    if run.skip_reason == "overlap":
+        return spec.overlap == "skip" and ledger.another_slot_claimed(run.job, run.slot,
+                                                                       at - lease, at)
+    if run.skip_reason == "late":
+        scheduled = slot_time(run.slot)
+        return (spec.starting_deadline_seconds is not None and scheduled is not None
+                and at - scheduled.timestamp() > spec.starting_deadline_seconds)
+    return run.skip_reason == "paused" and run.job in ledger.paused
 
 
 class InjectedFailure(ConnectionError):
@@ -125,10 +217,12 @@ class ChaosStore:
     the dead letter or sets the retry's visibility.
     """
 
-    def __init__(self, store: RunStore, chaos: Chaos, rng: random.Random) -> None:
+    def __init__(self, store: RunStore, chaos: Chaos, rng: random.Random,
+                 ledger: Ledger | None = None) -> None:
         self._store = store
         self._chaos = chaos
         self._rng = rng
+        self._ledger = ledger
         self.throttled = 0
         self.crashes = 0
 
@@ -142,6 +236,9 @@ class ChaosStore:
             if roll < self._chaos.throttle / 2:
                 self._throttle()
             result = target(*args, **kwargs)
+            if name == "claim" and result is None and self._ledger is not None:
+                claim = args[0]
+                self._ledger.claimed(claim.job, claim.slot, claim.now)
             if roll < self._chaos.throttle:
                 self._throttle()
             if name == "finish" and self._rng.random() < self._chaos.crash:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cronbridge.core.errors import DeadlineExceeded
 from cronbridge.local.clock import SimulatedClock
 from cronbridge.local.provision import JobResources
 from cronbridge.runtime.wiring import ReturnToQueue
@@ -34,7 +35,11 @@ class LambdaContext:
     clock: SimulatedClock
     memory_limit_in_mb: int = 256
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    deadline_ms: float = 0.0
+    deadline_ms: float | None = None  # epoch ms; default: the timeout from now
+
+    def __post_init__(self) -> None:
+        if self.deadline_ms is None:
+            self.deadline_ms = self.clock.epoch_millis() + self.timeout_seconds * 1000
 
     @property
     def invoked_function_arn(self) -> str:
@@ -53,7 +58,7 @@ class LambdaContext:
         return "local"
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int(self.deadline_ms - self.clock.epoch_millis()))
+        return max(0, int((self.deadline_ms or 0.0) - self.clock.epoch_millis()))
 
 
 def lambda_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
@@ -130,9 +135,10 @@ class EventSourceMapping:
         self.invocations += 1
         try:
             response = self.handler(event, context)
-        except SimulatedCrash:
-            # The invocation died: Lambda deletes nothing; every message in the batch comes
-            # back after its visibility timeout.
+        except (SimulatedCrash, DeadlineExceeded):
+            # The invocation died (or outlived its timeout, which Lambda would have killed):
+            # Lambda deletes nothing; every message in the batch comes back after its
+            # visibility timeout.
             self.crashes += 1
             return len(messages)
         failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}

@@ -14,7 +14,7 @@ import boto3
 from cronbridge.adapters.dynamodb import TTL_ATTRIBUTE
 from cronbridge.adapters.scheduler import SchedulerSchedules, target_request
 from cronbridge.core.messages import scheduler_input
-from cronbridge.core.plan import DeploymentPlan, JobPlan
+from cronbridge.core.plan import EVENT_MAX_AGE_SECONDS, DeploymentPlan, JobPlan
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,13 @@ def _provision_job(job: JobPlan) -> JobResources:
     events = boto3.client("events")
     dlq_url = sqs.create_queue(QueueName=job.dlq_name, Attributes={
         "MessageRetentionPeriod": str(job.dlq_retention_seconds),
+        "MaximumMessageSize": str(job.dlq_max_message_bytes),
         "SqsManagedSseEnabled": "true"})["QueueUrl"]
     dlq_arn = _arn(sqs, dlq_url)
     queue_url = sqs.create_queue(QueueName=job.queue_name, Attributes={
         "VisibilityTimeout": str(job.visibility_timeout_seconds),
         "MessageRetentionPeriod": str(job.queue_retention_seconds),
+        "MaximumMessageSize": str(job.queue_max_message_bytes),
         "SqsManagedSseEnabled": "true",
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
                                      "maxReceiveCount": job.max_receive_count})})["QueueUrl"]
@@ -74,7 +76,8 @@ def _provision_job(job: JobPlan) -> JobResources:
                                Description=job.description[:512])["RuleArn"]
     events.put_targets(Rule=job.rule_name, Targets=[{
         "Id": "queue", "Arn": queue_arn,
-        "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400},
+        "RetryPolicy": {"MaximumRetryAttempts": 185,
+                        "MaximumEventAgeInSeconds": EVENT_MAX_AGE_SECONDS},
         "DeadLetterConfig": {"Arn": dlq_arn}}])
     return JobResources(job, rule_arn, queue_url, queue_arn, dlq_url, dlq_arn)
 

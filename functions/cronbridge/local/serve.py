@@ -1,9 +1,9 @@
 """``cronbridge local --serve``: the embedded AWS and the EventBridge clock, in real time.
 
 A moto server on 127.0.0.1 holds the deployment plan's resources (run table, per job a
-queue, a DLQ and a rule or Scheduler schedule) and the demo data (the job modules'
-``local_setup`` hook). Every second the clock sends the scheduled events of the slots that
-came due, reading the rule's state as it fires so ``cronbridge disable`` takes effect at
+queue, a DLQ and a rule or Scheduler schedule) and the project's own (made by its
+``@local_resources`` hooks). Every second the clock sends the scheduled events of the slots
+that came due, reading the rule's state as it fires so ``cronbridge disable`` takes effect at
 once; it reads the Scheduler schedules back too (moto serves the Scheduler API but never
 fires), so a schedule created with ``cronbridge schedules create`` or
 ``cronbridge.schedules`` while serving fires within its minute. The emulated event source
@@ -40,14 +40,15 @@ from cronbridge.local.embedded import (LOCAL_ACCOUNT, LOCAL_ENV, moto_speedups,
 from cronbridge.local.esm import EventSourceMapping, ObservedWorker
 from cronbridge.local.provision import JobResources, provision
 from cronbridge.local.scheduler import Firing, LocalScheduler
-from cronbridge.local.simulate import run_local_setup
+from cronbridge.local_resources import run_local_resources
+from cronbridge.project import load_project
 from cronbridge.runtime.settings import ENV_APP, ENV_JOB_MODULES, Settings
 from cronbridge.service import Ack, Result
 
 DEFAULT_PORT = 5055
 HOST = "127.0.0.1"
 TICK_SECONDS = 1.0
-# The demo data is seeded for this long from the start (emails due, log days).
+# The local-resources hooks seed data for this long from the start (e.g. the demo's emails).
 SEED_WINDOW = timedelta(days=1)
 
 
@@ -111,10 +112,9 @@ def export_line(endpoint: str, app: str, job_modules: tuple[str, ...]) -> str:
            "AWS_DEFAULT_REGION": LOCAL_ENV["AWS_DEFAULT_REGION"],
            "AWS_ACCESS_KEY_ID": LOCAL_ENV["AWS_ACCESS_KEY_ID"],
            "AWS_SECRET_ACCESS_KEY": LOCAL_ENV["AWS_SECRET_ACCESS_KEY"]}
-    if app != DEFAULT_APP:
-        env[ENV_APP] = app
-    if job_modules != Settings().job_modules:
-        env[ENV_JOB_MODULES] = ",".join(job_modules)
+    # Both, so the commands find the same jobs from any directory.
+    env[ENV_APP] = app
+    env[ENV_JOB_MODULES] = ",".join(job_modules)
     return "export " + " ".join(f"{key}={value}" for key, value in env.items())
 
 
@@ -150,12 +150,12 @@ def serve(port: int = DEFAULT_PORT, *, job_modules: tuple[str, ...] | None = Non
         with local_environment({"AWS_ENDPOINT_URL": endpoint}), moto_speedups(), \
                 log_path.open("a") as log:
             settings = Settings(app=app, table_name=f"{app}-runs",
-                                job_modules=job_modules or Settings().job_modules)
+                                job_modules=job_modules or load_project().job_modules)
             registry = load_job_modules(settings.job_modules)
             plan = build_plan(registry, app=app, job_modules=settings.job_modules)
             resources = provision(plan)
             start = WallClock().now().replace(second=0, microsecond=0)
-            run_local_setup(settings.job_modules, start, start + SEED_WINDOW)
+            run_local_resources(settings.job_modules, start, start + SEED_WINDOW)
             mappings = _install_worker(settings, plan, registry, resources, log, out)
             print(f"cronbridge local --serve: embedded AWS (moto) on {endpoint}, app {app!r}, "
                   f"{len(plan.jobs)} jobs: {', '.join(j.job for j in plan.jobs)}\n"

@@ -9,7 +9,6 @@ into the real Lambda handler. Time is simulated: nothing sleeps.
 from __future__ import annotations
 
 import heapq
-import importlib
 import itertools
 import json
 import random
@@ -31,14 +30,24 @@ from cronbridge.core.plan import DeploymentPlan, build_plan
 from cronbridge.core.runstate import Outcome, Status
 from cronbridge.core.schedule import parse_schedule
 from cronbridge.core.slots import format_slot
-from cronbridge.local.chaos import Chaos, ChaosStore, CrashingSqs, Ledger, instrument
+from cronbridge.local.chaos import (
+    Chaos,
+    ChaosStore,
+    CrashingSqs,
+    Ledger,
+    RunRecord,
+    account,
+    instrument,
+)
 from cronbridge.local.clock import SimulatedClock
 from cronbridge.local.embedded import LOCAL_ACCOUNT, embedded_aws
 from cronbridge.local.esm import EventSourceMapping, ObservedWorker
 from cronbridge.local.provision import JobResources, provision
 from cronbridge.local.scheduler import Firing, LocalScheduler
+from cronbridge.local_resources import run_local_resources
+from cronbridge.project import load_project
 from cronbridge.runtime.settings import Settings
-from cronbridge.service import ATTR_JOB, ATTR_SLOT, Result
+from cronbridge.service import ATTR_DEAD_TOKEN, ATTR_JOB, ATTR_SLOT, Result
 
 TICK = timedelta(minutes=1)
 # After the window, keep the clock running until retries and backoffs settle (bounded).
@@ -130,8 +139,8 @@ def run_simulation(start: datetime, duration: timedelta, *, chaos: Chaos | None 
                    registry: JobRegistry | None = None) -> Simulation:
     """Simulate ``duration`` of schedules from ``start`` (aware UTC) on an embedded moto.
 
+    ``job_modules``: default the project's (``[tool.cronbridge]``, see :mod:`cronbridge.project`).
     ``registry`` holds the jobs to run (default: every job the job modules register).
-
     Returns the per-job counts and invariants. Deterministic for a given ``seed``.
 
     Raises:
@@ -145,26 +154,27 @@ def run_simulation(start: datetime, duration: timedelta, *, chaos: Chaos | None 
     rng = random.Random(seed)
     ledger = Ledger()
     settings = Settings(app=app, table_name=f"{app}-runs",
-                        job_modules=job_modules or Settings().job_modules)
+                        job_modules=job_modules or load_project().job_modules)
     log_path = log_path or Path(".cronbridge/local/worker.log")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     from cronbridge.runtime import handler
 
     with embedded_aws(clock), log_path.open("w") as log, redirect_stdout(log), \
-            _handler_logs_to(handler, log):
+            handler_logs_to(handler, log):
         registry = registry or load_job_modules(settings.job_modules)
         plan = build_plan(registry, app=app, job_modules=settings.job_modules)
         resources = provision(plan)
-        run_local_setup(settings.job_modules, start, end)
-        worker, results = _install_worker(settings, plan,
-                                          instrument(registry, ledger, chaos, rng),
-                                 clock, rng, chaos)
+        run_local_resources(settings.job_modules, start, end)
+        worker, results = install_worker(settings, plan,
+                                         instrument(registry, ledger, chaos, rng),
+                                         clock, rng, chaos, ledger)
         sqs = boto3.client("sqs")
         mappings = [EventSourceMapping(sqs, res, handler.lambda_handler, clock, REGION)
                     for res in resources.values()]
         fires = fire_times(plan, resources, start, end, seed)
         _drive(clock, fires, resources, mappings, sqs, chaos, rng, end)
-        result = _summarise(plan, resources, clock, results, ledger, fires, start, end)
+        result = _summarise(plan, resources, clock, results, ledger, fires, start, end,
+                            registry)
     result.chaos, result.seed = chaos, seed
     result.stats = {"invocations": sum(m.invocations for m in mappings),
                     "crashes": sum(m.crashes for m in mappings),
@@ -174,17 +184,10 @@ def run_simulation(start: datetime, duration: timedelta, *, chaos: Chaos | None 
     return result
 
 
-def run_local_setup(modules: tuple[str, ...], start: datetime, end: datetime) -> None:
-    """Call each job module's ``local_setup(start, end)`` hook, if it has one: it creates and
-    seeds what its jobs use for a run over ``[start, end)`` (aware UTC)."""
-    for name in modules:
-        setup = getattr(importlib.import_module(name), "local_setup", None)
-        if setup is not None:
-            setup(start, end)
-
-
 @contextmanager
-def _handler_logs_to(handler: Any, log: Any) -> Iterator[None]:
+def handler_logs_to(handler: Any, log: Any) -> Iterator[None]:
+    """Send the Lambda handler's logs to ``log`` for the duration; afterwards the handler
+    builds a fresh worker (whatever :func:`install_worker` put in is dropped)."""
     # The handler's Powertools logger writes to the stream it was created with; point it at
     # the log file so the terminal shows only the summary, and give both back afterwards.
     previous = handler.telemetry.logger.registered_handler.setStream(log)
@@ -195,13 +198,16 @@ def _handler_logs_to(handler: Any, log: Any) -> Iterator[None]:
         handler.use_worker(None)
 
 
-def _install_worker(settings: Settings, plan: DeploymentPlan, registry: Any,
-                    clock: SimulatedClock, rng: random.Random, chaos: Chaos
-                    ) -> tuple[Any, list[Result]]:
+def install_worker(settings: Settings, plan: DeploymentPlan, registry: Any,
+                   clock: SimulatedClock, rng: random.Random, chaos: Chaos,
+                   ledger: Ledger | None = None) -> tuple[Any, list[Result]]:
+    """Serve the Lambda handler with a worker on ``clock`` whose run store and SQS suffer
+    ``chaos``; returns it and the list every handled message's :class:`Result` is added to.
+    ``ledger``: the chaos check's outside record of what ran (``None``: none kept)."""
     from cronbridge.runtime import handler
     from cronbridge.runtime.wiring import Worker
 
-    store = ChaosStore(DynamoRunStore(settings.table_name), chaos, rng)
+    store = ChaosStore(DynamoRunStore(settings.table_name), chaos, rng, ledger)
     sqs = CrashingSqs(boto3.client("sqs"), chaos.crash, rng)
     worker = Worker(settings, handler.telemetry, clock=clock, store=store, sqs_client=sqs,
                     rng=random.Random(rng.random()), plan=plan, registry=registry)
@@ -250,53 +256,46 @@ def _queues_empty(sqs: Any, resources: dict[str, JobResources]) -> bool:
 
 
 def _summarise(plan: DeploymentPlan, resources: dict[str, JobResources],
-               clock: SimulatedClock, results: list[Result], ledger: Ledger, fires: list[Firing],
-               start: datetime, end: datetime) -> Simulation:
-    """Counts from the run table, and the invariants checked against evidence outside it.
-
-    A fired slot is accounted for when the ledger saw its job body succeed and the table
-    says SUCCEEDED, when its message is in the DLQ and the table says DEAD, or when the
-    table says SKIPPED (a skip never runs the body, so only the table can say it).
-    """
+               clock: SimulatedClock, results: list[Result], ledger: Ledger,
+               fires: list[Firing], start: datetime, end: datetime,
+               registry: Any) -> Simulation:
+    """Counts from the run table, and the invariants checked against evidence outside it
+    (the ledger, the dead letters, the schedule: see :func:`chaos.account`)."""
     sqs = boto3.client("sqs")
     store = DynamoRunStore(plan.table_name)
     now = clock.now().timestamp()
     duplicates = Counter(r.job for r in results if r.outcome == "duplicate")
     expected = {(firing.job, firing.slot) for firing in fires}
-    succeeded_in_ledger = ledger.successes()
     sim = Simulation(start=start, end=end)
-    accounted: set[tuple[str, str]] = set()
-    stuck = 0
+    records: list[RunRecord] = []
+    dead_tokens: set[tuple[str, str, str]] = set()
     for job_plan in plan.jobs:
         name = job_plan.job
-        in_dlq = {(letter.attributes.get(ATTR_JOB), letter.attributes.get(ATTR_SLOT))
-                  for letter in peek(sqs, resources[name].dlq_url, drained_wait=0)}
+        dead_tokens |= {(letter.attributes.get(ATTR_JOB, ""), letter.attributes.get(ATTR_SLOT, ""),
+                         letter.attributes.get(ATTR_DEAD_TOKEN, ""))
+                        for letter in peek(sqs, resources[name].dlq_url, drained_wait=0)}
         summary = JobSummary(expected=sum(1 for job, _ in expected if job == name),
                              duplicates_suppressed=duplicates[name])
         for run in store.runs(name, now=now, newest_first=False):
-            key = (name, run.slot)
-            status = Status(run.status)
+            records.append(RunRecord(name, run.slot, run.status, run.skip_reason,
+                                     run.finished_at, run.dead_token))
             summary.failed_attempts += sum(1 for a in run.attempts or []
                                            if a.outcome in (Outcome.FAILED.value,
                                                             Outcome.TIMED_OUT.value))
-            if status is Status.SUCCEEDED:
-                summary.succeeded += 1
-            elif status is Status.SKIPPED:
-                summary.skipped += 1
-            elif status is Status.DEAD:
-                summary.dead += 1
-            elif status is Status.RUNNING:
-                stuck += 1
-            if ((status is Status.SUCCEEDED and key in succeeded_in_ledger)
-                    or (status is Status.DEAD and key in in_dlq)
-                    or (status is Status.SKIPPED and key not in succeeded_in_ledger)):
-                accounted.add(key)
+            summary.succeeded += run.status == Status.SUCCEEDED.value
+            summary.skipped += run.status == Status.SKIPPED.value
+            summary.dead += run.status == Status.DEAD.value
         sim.jobs[name] = summary
+    checked = account(expected, records, dead_tokens, ledger, {spec.name: spec for spec in registry},
+                      {j.job: j.lease_seconds for j in plan.jobs})
     sim.slots_expected = len(expected)
-    sim.slots_accounted = len(expected & accounted)
+    sim.slots_accounted = len(expected & checked.accounted)
     sim.invariants = {
         "slots_succeeded_more_than_once": ledger.succeeded_more_than_once(),
-        "slots_unaccounted": len(expected - accounted),
-        "stuck_running": stuck,
+        "slots_unaccounted": len(expected - checked.accounted),
+        "stuck_running": checked.stuck_running,
+        "skips_unconfirmed": checked.skips_unconfirmed,
+        "dead_not_redrivable": checked.dead_not_redrivable,
+        "executed_nothing": int(checked.executed_nothing),
     }
     return sim

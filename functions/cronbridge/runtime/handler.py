@@ -55,6 +55,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     Returns:
         ``{"batchItemFailures": [{"itemIdentifier": "<message id>"}, ...]}``.
     """
+    telemetry.mark_invocation()
     worker = _get_worker()
     trace_id = os.environ.get("_X_AMZN_TRACE_ID")
 

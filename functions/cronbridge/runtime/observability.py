@@ -23,18 +23,22 @@ class PowertoolsTelemetry:
     def __init__(self, logger: Logger | None = None, tracer: Tracer | None = None) -> None:
         self.logger = logger or Logger(service=m.SERVICE)
         self.tracer = tracer or Tracer(service=m.SERVICE)
-        self._bound: set[str] = set()
+        self._invocation_keys = set(self.logger.get_current_keys())
+
+    def mark_invocation(self) -> None:
+        """Keep the keys set now (the Lambda context's) through every :meth:`reset` of this
+        invocation; call once the handler has set them."""
+        self._invocation_keys = set(self.logger.get_current_keys())
 
     def bind(self, **keys: Any) -> None:
-        fresh = {k: v for k, v in keys.items() if v is not None}
-        self.logger.append_keys(**fresh)
-        self._bound |= fresh.keys()
+        self.logger.append_keys(**{k: v for k, v in keys.items() if v is not None})
 
     def reset(self) -> None:
-        """Drop every per-record key (call at the start of each record)."""
-        if self._bound:
-            self.logger.remove_keys(list(self._bound))
-        self._bound = set()
+        """Drop every key set since :meth:`mark_invocation`: ours and those the job code
+        appended itself (``ctx.logger.append_keys``), so none reaches the next record."""
+        stale = set(self.logger.get_current_keys()) - self._invocation_keys
+        if stale:
+            self.logger.remove_keys(list(stale))
 
     def metric(self, job: str, name: str, value: float = 1.0, unit: str = "Count") -> None:
         with single_metric(name=name, unit=MetricUnit(unit), value=value,

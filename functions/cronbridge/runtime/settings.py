@@ -35,7 +35,7 @@ class Settings:
 
     app: str = "cronbridge"
     table_name: str = "cronbridge-runs"
-    job_modules: tuple[str, ...] = ("cronbridge_examples",)
+    job_modules: tuple[str, ...] = ()
     job: str | None = None
     queue_url: str | None = None
     dlq_url: str | None = None
@@ -45,7 +45,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         app = env.get(ENV_APP) or "cronbridge"
-        modules = tuple(m.strip() for m in (env.get(ENV_JOB_MODULES) or "cronbridge_examples").split(",")
+        modules = tuple(m.strip() for m in (env.get(ENV_JOB_MODULES) or "").split(",")
                         if m.strip())
         return cls(
             app=app,

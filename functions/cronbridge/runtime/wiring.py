@@ -86,7 +86,9 @@ class Worker:
         raw = record.raw_event
         message = Message(message_id=record.message_id, body=record.body,
                           receipt_handle=record.receipt_handle,
-                          attributes=plain_attributes(raw.get("messageAttributes")))
+                          attributes=plain_attributes(raw.get("messageAttributes")),
+                          receive_count=int((raw.get("attributes") or {})
+                                            .get("ApproximateReceiveCount") or 0))
         result = self.service_for(record.event_source_arn).handle(
             message, remaining_ms=remaining_ms, request_id=request_id, trace_id=trace_id)
         if result.ack is Ack.RETURN:
