@@ -103,7 +103,7 @@ def test_trigger_merges_the_payload_and_generates_a_slot(app: Deployed) -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("trigger", "nope"), "unknown job 'nope'; known jobs: cache-refresh, daily-aggregation"),
+    (("trigger", "nope"), "unknown job 'nope'; known jobs: cache-refresh, customer-digest"),
     (("trigger", "log-purge", "--payload", "{days: 3}"), "--payload: not JSON"),
     (("trigger", "log-purge", "--payload", "[3]"), "must be a JSON object, got list"),
     (("trigger", "log-purge", "--slot", "has space"), "followed by 1-128 of"),

@@ -12,6 +12,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from cronbridge.core.plan import EVENT_MAX_AGE_SECONDS
+
 ENABLED = "ENABLED"
 DISABLED = "DISABLED"
 # What GetSchedule returns that UpdateSchedule accepts back.
@@ -20,10 +22,10 @@ _UPDATABLE = ("Description", "EndDate", "FlexibleTimeWindow", "GroupName", "KmsK
               "Target", "ActionAfterCompletion")
 
 
-# Scheduler's maxima (RetryPolicy: 0-185 attempts, 60-86400 s): a slot is worth delivering
-# late (the worker applies the job's starting deadline); what still fails lands in the DLQ.
+# Scheduler's maximum retry attempts (RetryPolicy: 0-185), over the same 24 h as the rules':
+# a slot is worth delivering late (the worker applies the job's starting deadline); what
+# still fails lands in the DLQ.
 RETRY_ATTEMPTS = 185
-MAX_EVENT_AGE_SECONDS = 86400
 
 
 def target_request(*, queue_arn: str, dlq_arn: str, role_arn: str,
@@ -31,7 +33,7 @@ def target_request(*, queue_arn: str, dlq_arn: str, role_arn: str,
     """A schedule's SQS ``Target``: the job's queue, its DLQ, the longest retry policy."""
     return {"Arn": queue_arn, "RoleArn": role_arn, "Input": input_json,
             "RetryPolicy": {"MaximumRetryAttempts": RETRY_ATTEMPTS,
-                            "MaximumEventAgeInSeconds": MAX_EVENT_AGE_SECONDS},
+                            "MaximumEventAgeInSeconds": EVENT_MAX_AGE_SECONDS},
             "DeadLetterConfig": {"Arn": dlq_arn}}
 
 

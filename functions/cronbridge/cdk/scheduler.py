@@ -18,9 +18,9 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from cronbridge.adapters.scheduler import MAX_EVENT_AGE_SECONDS, RETRY_ATTEMPTS
+from cronbridge.adapters.scheduler import RETRY_ATTEMPTS
 from cronbridge.core.messages import scheduler_input
-from cronbridge.core.plan import JobPlan
+from cronbridge.core.plan import EVENT_MAX_AGE_SECONDS, JobPlan
 
 SCHEDULER_PRINCIPAL = "scheduler.amazonaws.com"
 # What a principal needs to manage one job's schedules (cronbridge.schedules). ListSchedules
@@ -52,7 +52,7 @@ def target(job: JobPlan, queue: sqs.IQueue, dlq: sqs.IQueue,
         arn=queue.queue_arn, role_arn=role.role_arn, input=scheduler_input(job.job),
         retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
             maximum_retry_attempts=RETRY_ATTEMPTS,
-            maximum_event_age_in_seconds=MAX_EVENT_AGE_SECONDS),
+            maximum_event_age_in_seconds=EVENT_MAX_AGE_SECONDS),
         dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=dlq.queue_arn))
 
 

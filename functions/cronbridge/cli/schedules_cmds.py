@@ -144,26 +144,23 @@ def update_cmd(target: Target, job: str, key: str, expression: str | None,
     _show(as_json, _act(lambda: schedules.update(key, **changes)), "updated")
 
 
-@schedules_cmd.command("pause")
-@click.argument("job")
-@click.argument("key")
-@json_option
-@target_command
-def pause_cmd(target: Target, job: str, key: str, as_json: bool) -> None:
-    """Stop KEY's schedule for JOB from firing (State DISABLED)."""
-    schedules = _schedules(target, job)
-    _show(as_json, _act(lambda: schedules.pause(key)), "paused")
+def _switch(name: str, enabled: bool, doc: str) -> None:
+    """Register ``schedules pause`` or ``schedules resume``."""
+
+    @schedules_cmd.command(name, help=doc)
+    @click.argument("job")
+    @click.argument("key")
+    @json_option
+    @target_command
+    def command(target: Target, job: str, key: str, as_json: bool) -> None:
+        schedules = _schedules(target, job)
+        changed = _act(lambda: schedules.update(key, enabled=enabled))
+        _show(as_json, changed, "resumed" if enabled else "paused")
 
 
-@schedules_cmd.command("resume")
-@click.argument("job")
-@click.argument("key")
-@json_option
-@target_command
-def resume_cmd(target: Target, job: str, key: str, as_json: bool) -> None:
-    """Let KEY's schedule for JOB fire again (slots passed while paused are not run)."""
-    schedules = _schedules(target, job)
-    _show(as_json, _act(lambda: schedules.resume(key)), "resumed")
+_switch("pause", False, "Stop KEY's schedule for JOB from firing (State DISABLED).")
+_switch("resume", True, "Let KEY's schedule for JOB fire again (slots passed while paused "
+                        "are not run).")
 
 
 @schedules_cmd.command("delete")

@@ -128,16 +128,23 @@ def _parse_scheduler_input(message: dict[str, Any],
         fired = snap_to_schedule(spec.parsed_schedule, time)
         return Delivery(spec.name, format_slot(fired), fired, Trigger.SCHEDULE.value,
                         {**spec.payload, **payload})
+    return _keyed_delivery(spec, key, time, Trigger.SCHEDULE.value, payload)
+
+
+def _keyed_delivery(spec: JobSpec, key: object, time: datetime, trigger: str,
+                    payload: dict[str, Any]) -> Delivery:
+    """A run of ``key``'s schedule: its expression is known only to Scheduler, which sends
+    the exact fire time (and the CLI computes a backfill's from it), so the slot is that time
+    to the minute, not snapped to the job's schedule."""
     try:
         check_key(key)
     except ValueError as exc:
         raise BadMessageError(str(exc)) from None
     if not spec.dynamic:
         raise BadMessageError(f"job {spec.name!r} has no keyed schedules (dynamic=False)")
-    # The key's own expression is known only to Scheduler, which sends its exact fire time.
     fired = time.replace(second=0, microsecond=0)
-    return Delivery(spec.name, keyed_slot(format_slot(fired), key), fired,
-                    Trigger.SCHEDULE.value, {**spec.payload, **payload}, key)
+    return Delivery(spec.name, keyed_slot(format_slot(fired), str(key)), fired, trigger,
+                    {**spec.payload, **payload}, str(key))
 
 
 def _named_job(message: dict[str, Any], get_job: Callable[[str], JobSpec],
@@ -175,17 +182,8 @@ def _parse_command(message: dict[str, Any], get_job: Callable[[str], JobSpec]) -
     if trigger == Trigger.BACKFILL.value and scheduled is None:
         raise BadMessageError(f"a backfill slot must be a scheduled time, got {slot[:80]!r}")
     key = slot_key(slot) if scheduled is not None else None
-    if key is not None:
-        # A key's backfilled slot: its expression lives in Scheduler, so the CLI computed it.
-        try:
-            check_key(key)
-        except ValueError as exc:
-            raise BadMessageError(str(exc)) from None
-        if not spec.dynamic:
-            raise BadMessageError(f"job {spec.name!r} has no keyed schedules (dynamic=False)")
-        fired = scheduled.replace(second=0, microsecond=0)  # type: ignore[union-attr]
-        return Delivery(spec.name, keyed_slot(format_slot(fired), key), fired, trigger,
-                        {**spec.payload, **payload}, key)
+    if key is not None and scheduled is not None:
+        return _keyed_delivery(spec, key, scheduled, trigger, payload)
     if scheduled is not None:
         # A backfilled slot must be one the schedule really has, so it keys the same run.
         snapped = snap_to_schedule(spec.parsed_schedule, scheduled)
