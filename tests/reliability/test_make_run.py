@@ -14,7 +14,7 @@ def test_the_demo_day_accounts_for_every_slot(tmp_path):
         "--summary-json", str(summary), "--log-file", str(tmp_path / "worker.log")])
     assert result.exit_code == 0, result.output
     data = json.loads(summary.read_text())
-    assert data["slots_accounted"] == data["slots_expected"] == 414  # 410 on rules + regional-export + 3 customer digests
+    assert data["slots_accounted"] == data["slots_expected"] == 414  # + Scheduler jobs
     assert all(job["succeeded"] > 0 for job in data["jobs"].values())
     # cache-refresh fails on purpose: retries and dead letters are part of the demo.
     assert data["jobs"]["cache-refresh"]["dead"] > 0
