@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test synth clean
+.PHONY: run test synth clean chromium
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,12 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 run: $(VENV)/.installed-local
 	$(VENV)/bin/cronbridge local --simulate 24h --summary-json .cronbridge/summary.json
 
-test: $(VENV)/.installed-dev
+# The dashboard's browser test needs Debian's chromium (Playwright cannot download its own
+# browsers here); installed once, as root on a clean machine.
+chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+test: $(VENV)/.installed-dev chromium
 	$(PY) -m pytest -n 2 -q
 
 synth: $(VENV)/.installed-dev

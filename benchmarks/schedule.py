@@ -1,11 +1,16 @@
-"""Time per next-fire-time step: cronbridge vs croniter vs cronsim, measured in one run.
+"""cronbridge's schedule engine against croniter and cronsim, like with like, in one run.
 
 Run: ``.venv/bin/python benchmarks/schedule.py``. Each engine computes the same fire times
 from 2026-01-01T00:00Z (croniter and cronsim on the equivalent Unix expression, where one
-exists; ``n/a`` otherwise). A figure is the mean time per fire time, best of several rounds.
-cronbridge is timed two ways: one ``next_fire_times(after, N)`` call (``batch``), and N chained
-``next_fire_times(t, 1)`` calls (``1-step``), which is how croniter and cronsim are driven.
-The ratios are the other engine's time over cronbridge's batch time (> 1: cronbridge faster).
+exists and agrees with EventBridge; ``n/a`` otherwise). Two figures per expression, each the
+best of interleaved rounds:
+
+* one step: the mean time of one ``next_fire_times(t, 1)`` call chained from the last
+  answer, against croniter's ``get_next`` and cronsim's ``next`` (parsing untimed);
+* cold start: ``parse_schedule(expr)`` plus the first ``next_fire_times(START, 1)`` (the
+  CLI's and ``cronbridge jobs``' pattern) against ``next(CronSim(expr, START))``.
+
+Ratios are the other engine's time over cronbridge's (> 1: cronbridge faster).
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from cronbridge.core.schedule import parse_schedule  # noqa: E402
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 STEPS = 500
-ROUNDS = 5
+ROUNDS = 7
+COLD = 50  # cold starts per round
 
 # (label, EventBridge expression, croniter expression, cronsim expression). croniter and
 # cronsim number day-of-week Unix-style (0/7 = Sunday); croniter writes "last Friday" as L5,
@@ -52,14 +58,21 @@ CASES: list[tuple[str, str, str | None, str | None]] = [
 ]
 
 
-def _per_step(run: Callable[[], int]) -> float | None:
-    """Best-of-ROUNDS mean seconds per produced fire time (per call if none is produced)."""
-    best = None
-    for _ in range(ROUNDS):
-        t0 = time.perf_counter()
-        produced = run()
-        elapsed = (time.perf_counter() - t0) / max(produced, 1)
-        best = elapsed if best is None else min(best, elapsed)
+def _interleaved(runs: dict[str, Callable[[], int] | None], rounds: int = ROUNDS
+                 ) -> dict[str, float | None]:
+    """Best-of-``rounds`` mean seconds per produced fire time (per call if none is produced)
+    of each run, the runs taking turns within each round so load on the machine hits all
+    of them alike."""
+    best: dict[str, float | None] = {name: None for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            if run is None:
+                continue
+            t0 = time.perf_counter()
+            produced = run()
+            elapsed = (time.perf_counter() - t0) / max(produced, 1)
+            previous = best[name]
+            best[name] = elapsed if previous is None else min(previous, elapsed)
     return best
 
 
@@ -67,16 +80,12 @@ def _expected(expr: str) -> list[datetime]:
     return parse_schedule(expr).next_fire_times(START, STEPS)
 
 
-def _cronbridge_batch(expr: str, n: int) -> Callable[[], int]:
-    def run() -> int:
-        # Parse inside the timing so the per-(year, month) day cache starts cold every round.
-        return len(parse_schedule(expr).next_fire_times(START, n))
-    return run
+def _cronbridge_steps(expr: str, n: int) -> Callable[[], int]:
+    """n chained one-step calls, as croniter and cronsim are driven (parse untimed)."""
+    schedule = parse_schedule(expr)
 
-
-def _cronbridge_single(expr: str, n: int) -> Callable[[], int]:
     def run() -> int:
-        schedule, t, k = parse_schedule(expr), START, 0
+        t, k = START, 0
         for k in range(n):
             nxt = schedule.next_fire_times(t, 1)
             if not nxt:
@@ -86,9 +95,20 @@ def _cronbridge_single(expr: str, n: int) -> Callable[[], int]:
     return run
 
 
-def _croniter(expr: str, n: int) -> Callable[[], int]:
+def _repeat(first: Callable[[], object]) -> Callable[[], int]:
+    """``COLD`` cold starts (parse + first fire time) of one engine, counted per call."""
     def run() -> int:
-        it = croniter(expr, START)
+        for _ in range(COLD):
+            first()
+        return COLD
+    return run
+
+
+def _croniter(expr: str, n: int) -> Callable[[], int]:
+    it = croniter(expr, START)
+
+    def run() -> int:
+        it.set_current(START)
         for _ in range(n):
             it.get_next(datetime)
         return n
@@ -97,6 +117,7 @@ def _croniter(expr: str, n: int) -> Callable[[], int]:
 
 def _cronsim(expr: str, n: int) -> Callable[[], int]:
     def run() -> int:
+        # cronsim has no reset: a fresh iterator per round (its parse is 1/n of a step).
         it = CronSim(expr, START)
         for _ in range(n):
             next(it)
@@ -125,50 +146,53 @@ def _ratio(other: float | None, ours: float) -> str:
 
 
 def main() -> None:
-    table = Table(title=f"Mean time per next-fire-time step, µs (best of {ROUNDS} rounds, "
-                        f"up to {STEPS} steps from {START:%Y-%m-%d})")
-    for col in ("expression", "cronbridge batch", "cronbridge 1-step", "croniter", "cronsim",
-                "croniter / cb", "cronsim / cb"):
+    table = Table(title=f"µs per step (best of {ROUNDS} interleaved rounds, up to {STEPS} "
+                        f"one-step calls from {START:%Y-%m-%d}) and per cold start (parse + "
+                        f"first fire time)")
+    for col in ("expression", "cb step", "croniter", "cronsim", "croniter / cb",
+                "cronsim / cb", "cb cold", "cronsim cold", "cronsim / cb cold"):
         table.add_column(col, justify="left" if col == "expression" else "right")
-    ratios_croniter: list[float] = []
-    ratios_cronsim: list[float] = []
-    single_croniter: list[float] = []
-    single_cronsim: list[float] = []
+    step_croniter: list[float] = []
+    step_cronsim: list[float] = []
+    cold_cronsim: list[float] = []
     for label, expr, unix_croniter, unix_cronsim in CASES:
         expected = _expected(expr)
         n = len(expected)
-        ours = _per_step(_cronbridge_batch(expr, STEPS))
-        single = _per_step(_cronbridge_single(expr, STEPS))
-        assert ours is not None
-        other_croniter = other_cronsim = None
-        if unix_croniter and _agrees(
-                lambda: list(_take(croniter(unix_croniter, START).all_next(datetime), n)),
-                expected):
-            other_croniter = _per_step(_croniter(unix_croniter, n))
-        if unix_cronsim and _agrees(lambda: list(_take(CronSim(unix_cronsim, START), n)),
-                                    expected):
-            other_cronsim = _per_step(_cronsim(unix_cronsim, n))
-        assert single is not None
-        if other_croniter is not None:
-            ratios_croniter.append(other_croniter / ours)
-            single_croniter.append(other_croniter / single)
-        if other_cronsim is not None:
-            ratios_cronsim.append(other_cronsim / ours)
-            single_cronsim.append(other_cronsim / single)
-        table.add_row(f"{label}  {expr}", _us(ours), _us(single), _us(other_croniter),
-                      _us(other_cronsim), _ratio(other_croniter, ours),
-                      _ratio(other_cronsim, ours))
-    console = Console(width=160)
+        use_croniter = bool(unix_croniter) and _agrees(
+            lambda: list(_take(croniter(unix_croniter, START).all_next(datetime), n)), expected)
+        use_cronsim = bool(unix_cronsim) and _agrees(
+            lambda: list(_take(CronSim(unix_cronsim, START), n)), expected)
+        steps = _interleaved({
+            "cb": _cronbridge_steps(expr, STEPS),
+            "croniter": _croniter(unix_croniter, n) if use_croniter else None,
+            "cronsim": _cronsim(unix_cronsim, n) if use_cronsim else None})
+        cold = _interleaved({
+            "cb": _repeat(lambda: parse_schedule(expr).next_fire_times(START, 1)),
+            "cronsim": _repeat(lambda: next(CronSim(unix_cronsim, START)))
+            if use_cronsim else None})
+        ours, ours_cold = steps["cb"], cold["cb"]
+        assert ours is not None and ours_cold is not None
+        if steps["croniter"] is not None:
+            step_croniter.append(steps["croniter"] / ours)
+        if steps["cronsim"] is not None:
+            step_cronsim.append(steps["cronsim"] / ours)
+        if cold["cronsim"] is not None:
+            cold_cronsim.append(cold["cronsim"] / ours_cold)
+        table.add_row(f"{label}  {expr}", _us(ours), _us(steps["croniter"]),
+                      _us(steps["cronsim"]), _ratio(steps["croniter"], ours),
+                      _ratio(steps["cronsim"], ours), _us(ours_cold), _us(cold["cronsim"]),
+                      _ratio(cold["cronsim"], ours_cold))
+    console = Console(width=180)
     console.print(table)
     console.print(
-        f"median ratio: croniter/cronbridge {statistics.median(ratios_croniter):.1f}x "
-        f"(min {min(ratios_croniter):.1f}x, {len(ratios_croniter)} expressions); "
-        f"cronsim/cronbridge {statistics.median(ratios_cronsim):.1f}x "
-        f"(min {min(ratios_cronsim):.1f}x, {len(ratios_cronsim)} expressions)")
+        f"one step: croniter/cronbridge median {statistics.median(step_croniter):.1f}x "
+        f"(min {min(step_croniter):.1f}x, {len(step_croniter)} expressions); "
+        f"cronsim/cronbridge median {statistics.median(step_cronsim):.1f}x "
+        f"(min {min(step_cronsim):.1f}x, {len(step_cronsim)} expressions)")
     console.print(
-        f"1-step calls: croniter/cronbridge median {statistics.median(single_croniter):.1f}x "
-        f"(min {min(single_croniter):.1f}x); cronsim/cronbridge median "
-        f"{statistics.median(single_cronsim):.1f}x (min {min(single_cronsim):.1f}x)")
+        f"cold start (parse + first fire time): cronsim/cronbridge median "
+        f"{statistics.median(cold_cronsim):.2f}x (min {min(cold_cronsim):.2f}x, "
+        f"{len(cold_cronsim)} expressions; > 1: cronbridge faster)")
     console.print("n/a: the engine cannot express the schedule, or its answer differs from "
                   "EventBridge's, so it is not timed.")
 

@@ -20,7 +20,7 @@ from cronbridge.core.errors import BadMessageError, DeadlineExceeded, LeaseLostE
 from cronbridge.core.jobs import JobRegistry, JobSpec
 from cronbridge.core.messages import Delivery, parse_body
 from cronbridge.core.plan import DeploymentPlan
-from cronbridge.core.ports import Clock, MessageActions, RunStore, Telemetry
+from cronbridge.core.ports import Clock, MessageActions, Pauser, RunStore, Telemetry
 from cronbridge.core.results import record_result
 from cronbridge.core.retry import backoff_seconds
 from cronbridge.core.runstate import (
@@ -105,13 +105,15 @@ class SlotService:
         rng: randomness for backoff jitter (seed it for reproducible runs).
         log_payloads: log each run's payload when it starts (off by default: payloads may
             carry personal data).
+        pauser: pauses a job whose streak reaches its ``pause_after_failures``; ``None``
+            for none (auto-pause off).
     """
 
     def __init__(self, *, registry: JobRegistry, plan: DeploymentPlan, store: RunStore,
                  actions: MessageActions, telemetry: Telemetry, clock: Clock,
                  serves: str | None = None, rng: random.Random | None = None,
                  new_token: Callable[[], str] = lambda: uuid.uuid4().hex,
-                 log_payloads: bool = False) -> None:
+                 log_payloads: bool = False, pauser: Pauser | None = None) -> None:
         self.registry = registry
         self.plan = plan
         self.store = store
@@ -122,6 +124,7 @@ class SlotService:
         self.rng = rng or random.Random()
         self.new_token = new_token
         self.log_payloads = log_payloads
+        self.pauser = pauser
 
     # -- entry point ----------------------------------------------------------------------
 
@@ -420,13 +423,35 @@ class SlotService:
                   extra={"permanent": permanent, "traceback": _short_traceback(exc)})
         self._send_to_dlq(message, spec.name, error_type, error_message, slot=claim.slot,
                           attempt=claim.attempt, dead_token=dead_token)
-        # After the send: the streak only feeds an alarm, and must never hold up the DLQ.
+        # After the send: the streak only feeds an alarm and the auto-pause, and must never
+        # hold up the DLQ.
         try:
-            self.telemetry.metric(spec.name, m.CONSECUTIVE_FAILURES,
-                                  self.store.consecutive_failures(spec.name))
+            streak = self.store.consecutive_failures(spec.name)
+            self.telemetry.metric(spec.name, m.CONSECUTIVE_FAILURES, streak)
         except StoreBusyError as busy:
             log.warning("consecutive failures not emitted, run table busy: %s", busy)
+        else:
+            self._auto_pause(spec, streak, now.timestamp())
         return Result(Ack.DONE, "dead", spec.name, claim.slot, claim.attempt)
+
+    def _auto_pause(self, spec: JobSpec, streak: int, now: float) -> None:
+        """Pause the job once its streak of DEAD slots reaches ``pause_after_failures``.
+
+        The streak counts in slot order (the store's), so a late old slot's death does not
+        count twice. A failed pause is logged, not raised: the slot is settled already.
+        """
+        limit = spec.pause_after_failures
+        if limit is None or self.pauser is None or streak < limit:
+            return
+        reason = f"{streak} slots in a row ended DEAD (pause_after_failures={limit})"
+        try:
+            paused = self.pauser.pause(spec.name, reason=reason, now=now)
+        except Exception as exc:  # noqa: BLE001 - an AWS error must not crash a settled slot
+            self.telemetry.logger.error("auto-pause failed: %s: %s", type(exc).__name__, exc)
+            return
+        if paused:
+            self.telemetry.metric(spec.name, m.AUTO_PAUSED)
+            self.telemetry.logger.error("job paused: %s", reason)
 
     def _write_finish(self, finish: Finish) -> bool:
         for _ in range(FINISH_WRITE_TRIES - 1):

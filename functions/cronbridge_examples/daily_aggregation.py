@@ -78,6 +78,7 @@ def _target_day(ctx: JobContext) -> date:
 
 
 @job(name="daily-aggregation", schedule="cron(15 0 * * ? *)", timeout=300, max_attempts=3,
+     pause_after_failures=3,
      description="Count yesterday's access-log lines per status code (S3 -> DynamoDB)")
 def daily_aggregation(ctx: JobContext) -> dict[str, Any]:
     """Count the day before the slot's access-log lines per status code into DynamoDB.

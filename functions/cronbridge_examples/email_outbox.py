@@ -14,6 +14,10 @@ from cronbridge_examples.aws import client
 from cronbridge_examples.resources import DemoResources, slot_time
 
 OUTBOX_PK = "outbox"
+# A sparse index of the emails still PENDING: an email carries PENDING_ATTR (its sort key)
+# only until it is marked, so a run reads what is due and pending, never the sent history.
+PENDING_INDEX = "pending"
+PENDING_ATTR = "pending_due"
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ISO = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -30,32 +34,37 @@ def is_valid_address(address: str) -> bool:
 
 
 def _pending_due(table: str, until: datetime) -> Iterator[dict[str, Any]]:
-    # sk < "<until + 1s>" selects every email due at or before `until` (second precision).
+    # pending_due < "<until + 1s>" selects every pending email due at or before `until`
+    # (second precision), oldest first.
     bound = (until + timedelta(seconds=1)).strftime(_ISO)
-    pages = client("dynamodb").get_paginator("query").paginate(
-        TableName=table,
-        KeyConditionExpression="pk = :pk AND sk < :bound",
-        FilterExpression="#status = :pending",
-        ExpressionAttributeNames={"#status": "status"},
-        ExpressionAttributeValues={":pk": {"S": OUTBOX_PK}, ":bound": {"S": bound},
-                                   ":pending": {"S": "PENDING"}},
-        ConsistentRead=True,
+    ddb = client("dynamodb")
+    pages = ddb.get_paginator("query").paginate(
+        TableName=table, IndexName=PENDING_INDEX,
+        KeyConditionExpression="pk = :pk AND #due < :bound",
+        ExpressionAttributeNames={"#due": PENDING_ATTR},
+        ExpressionAttributeValues={":pk": {"S": OUTBOX_PK}, ":bound": {"S": bound}},
     )
     for page in pages:
-        yield from page["Items"]
+        for candidate in page["Items"]:
+            # The index is eventually consistent: an email marked a moment ago (by the
+            # attempt this one retries) may still be listed, so confirm it before sending.
+            key = {"pk": candidate["pk"], "sk": candidate["sk"]}
+            item = ddb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+            if item is not None and item.get("status", {}).get("S") == "PENDING":
+                yield item
 
 
 def _mark(table: str, item: dict[str, Any], status: str, **fields: str) -> bool:
-    """Move ``item`` from PENDING to ``status`` with ``fields``; False if it was not PENDING
-    any more (another run got there first)."""
-    names = {"#status": "status", **{f"#{k}": k for k in fields}}
+    """Move ``item`` from PENDING to ``status`` with ``fields`` (and out of the pending
+    index); False if it was not PENDING any more (another run got there first)."""
+    names = {"#status": "status", "#due": PENDING_ATTR, **{f"#{k}": k for k in fields}}
     values = {":new": {"S": status}, ":pending": {"S": "PENDING"},
               **{f":{k}": {"S": v} for k, v in fields.items()}}
     sets = ", ".join(["#status = :new", *(f"#{k} = :{k}" for k in fields)])
     try:
         client("dynamodb").update_item(
             TableName=table, Key={"pk": item["pk"], "sk": item["sk"]},
-            UpdateExpression=f"SET {sets}", ConditionExpression="#status = :pending",
+            UpdateExpression=f"SET {sets} REMOVE #due", ConditionExpression="#status = :pending",
             ExpressionAttributeNames=names, ExpressionAttributeValues=values)
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -71,7 +80,9 @@ def email_outbox(ctx: JobContext) -> dict[str, int]:
     """Send the outbox emails due by the slot time, at most ``payload["batch_size"]`` a run.
 
     Outbox items are ``pk="outbox"``, ``sk="<due ISO-8601 UTC>#<id>"`` with ``status``
-    (``PENDING``, ``SENT`` or ``FAILED``), ``to``, ``subject`` and ``body``. Each pending
+    (``PENDING``, ``SENT`` or ``FAILED``), ``to``, ``subject`` and ``body``, and while
+    PENDING ``pending_due`` (= ``sk``), the key of the sparse ``pending`` index the run
+    queries, so a run reads the pending emails only, not the outbox's history. Each pending
     email is sent from the demo sender with SES ``SendEmail``, then marked ``SENT`` (with
     ``message_id``, ``sent_at``, ``slot``) by an update conditional on it still being
     ``PENDING``; a retried attempt re-queries and only sees what is still pending, so it

@@ -7,7 +7,7 @@ from typing import Any
 
 from cronbridge import JobContext, job
 from cronbridge_examples.aws import client
-from cronbridge_examples.email_outbox import OUTBOX_PK
+from cronbridge_examples.email_outbox import OUTBOX_PK, PENDING_INDEX
 from cronbridge_examples.resources import METRIC_NAMESPACE, DemoResources, slot_time
 
 # CloudWatch rejects data points more than two weeks old or two hours ahead; a slot outside
@@ -23,10 +23,8 @@ def _object_count(bucket: str) -> int:
 
 def _pending_count(table: str) -> int:
     pages = client("dynamodb").get_paginator("query").paginate(
-        TableName=table, Select="COUNT",
-        KeyConditionExpression="pk = :pk", FilterExpression="#status = :pending",
-        ExpressionAttributeNames={"#status": "status"},
-        ExpressionAttributeValues={":pk": {"S": OUTBOX_PK}, ":pending": {"S": "PENDING"}})
+        TableName=table, IndexName=PENDING_INDEX, Select="COUNT",
+        KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": OUTBOX_PK}})
     return sum(page["Count"] for page in pages)
 
 

@@ -16,7 +16,8 @@ from botocore.exceptions import ClientError
 from cronbridge import local_resources
 from cronbridge_examples.aws import client
 from cronbridge_examples.daily_aggregation import MONTHS
-from cronbridge_examples.email_outbox import OUTBOX_PK, is_valid_address, outbox_sk
+from cronbridge_examples.email_outbox import (OUTBOX_PK, PENDING_ATTR, PENDING_INDEX,
+                                             is_valid_address, outbox_sk)
 from cronbridge_examples.resources import DemoResources, log_key
 
 HOSTS = ("web-1", "web-2", "web-3")
@@ -98,9 +99,14 @@ def create_resources(res: DemoResources) -> None:
         ddb.create_table(
             TableName=res.table, BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                  {"AttributeName": "sk", "AttributeType": "S"}],
+                                  {"AttributeName": "sk", "AttributeType": "S"},
+                                  {"AttributeName": PENDING_ATTR, "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                       {"AttributeName": "sk", "KeyType": "RANGE"}])
+                       {"AttributeName": "sk", "KeyType": "RANGE"}],
+            GlobalSecondaryIndexes=[{
+                "IndexName": PENDING_INDEX, "Projection": {"ProjectionType": "KEYS_ONLY"},
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                              {"AttributeName": PENDING_ATTR, "KeyType": "RANGE"}]}])
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ResourceInUseException":
             raise
@@ -149,10 +155,11 @@ def seed_demo(start: datetime, end: datetime, *, seed: int = 7) -> dict[str, Any
         day += timedelta(days=1)
     emails = _emails(start, end, seed)
     for due, message_id, to in emails:
+        sk = outbox_sk(due, message_id)
         try:
             ddb.put_item(
                 TableName=res.table, ConditionExpression="attribute_not_exists(pk)",
-                Item={"pk": {"S": OUTBOX_PK}, "sk": {"S": outbox_sk(due, message_id)},
+                Item={"pk": {"S": OUTBOX_PK}, "sk": {"S": sk}, PENDING_ATTR: {"S": sk},
                       "status": {"S": "PENDING"}, "to": {"S": to},
                       "subject": {"S": f"Your cronbridge digest ({message_id})"},
                       "body": {"S": f"Hello {to.split('@')[0]}, here is your digest."},

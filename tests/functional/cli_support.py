@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import queue
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
@@ -69,6 +72,62 @@ def moto_server() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=READY_SECONDS)
+
+
+COMMAND = [sys.executable, "-c", "from cronbridge.cli import main; main()", "local", "--serve"]
+
+
+class Served:
+    """A running ``local --serve`` and the lines it has printed."""
+
+    def __init__(self, process: subprocess.Popen[str], port: int) -> None:
+        self.process = process
+        self.port = port
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+
+    def wait_for(self, text: str, timeout: float = READY_SECONDS) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                assert self.process.poll() is None, f"serve exited: {''.join(self.seen)}"
+                continue
+            self.seen.append(line)
+            if text in line:
+                return line
+        raise TimeoutError(f"{text!r} not printed in {timeout}s: {''.join(self.seen)}")
+
+
+def environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "CRONBRIDGE_"))}
+    # Run from a scratch directory, so the project is named: this repository, the demo's.
+    return {**env, "PYTHONPATH": str(ROOT / "functions"), "PYTHONUNBUFFERED": "1",
+            "CRONBRIDGE_PROJECT": str(ROOT)}
+
+
+@contextmanager
+def serve(cwd: Path, *args: str) -> Iterator[Served]:
+    """``cronbridge local --serve`` in ``cwd``, itself and its dashboard on free ports
+    (``args``: more options)."""
+    port = free_port()
+    process = subprocess.Popen([*COMMAND, "--port", str(port), "--dashboard-port",
+                                str(free_port()), *args], cwd=cwd, env=environment(),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        yield Served(process, port)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=READY_SECONDS)
 
 
 def aws_env(endpoint: str) -> dict[str, str]:

@@ -5,15 +5,10 @@ handler, honours ``disable`` at once, and stops cleanly on Ctrl-C."""
 from __future__ import annotations
 
 import json
-import os
-import queue
 import signal
 import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -21,62 +16,9 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
-from cli_support import ROOT, free_port
+from cli_support import COMMAND, Served, environment, serve
 from run_harness import READY_SECONDS
 from cronbridge.cli import cli
-
-COMMAND = [sys.executable, "-c", "from cronbridge.cli import main; main()", "local", "--serve"]
-
-
-class Served:
-    """A running ``local --serve`` and the lines it has printed."""
-
-    def __init__(self, process: subprocess.Popen[str], port: int) -> None:
-        self.process = process
-        self.port = port
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line)
-
-    def wait_for(self, text: str, timeout: float = READY_SECONDS) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.2)
-            except queue.Empty:
-                assert self.process.poll() is None, f"serve exited: {''.join(self.seen)}"
-                continue
-            self.seen.append(line)
-            if text in line:
-                return line
-        raise TimeoutError(f"{text!r} not printed in {timeout}s: {''.join(self.seen)}")
-
-
-def environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "CRONBRIDGE_"))}
-    # Run from a scratch directory, so the project is named: this repository, the demo's.
-    return {**env, "PYTHONPATH": str(ROOT / "functions"), "PYTHONUNBUFFERED": "1",
-            "CRONBRIDGE_PROJECT": str(ROOT)}
-
-
-@contextmanager
-def serve(cwd: Path) -> Iterator[Served]:
-    port = free_port()
-    process = subprocess.Popen([*COMMAND, "--port", str(port)], cwd=cwd, env=environment(),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        yield Served(process, port)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=READY_SECONDS)
-
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:

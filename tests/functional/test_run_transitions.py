@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 from run_harness import START, spec
 
-from cronbridge.cli.jobs_cmds import run_dict
 from cronbridge.core import metrics as m
 from cronbridge.core.errors import LeaseLostError, PermanentError, StoreBusyError
 from cronbridge.core.messages import command_body
 from cronbridge.core.results import RESULT_LIMIT_BYTES
 from cronbridge.core.runstate import Claim, Expect, Finish, Status, Trigger
+from cronbridge.ops.runs import run_dict
 from cronbridge.service import (
     ATTR_DEAD_TOKEN,
     ATTR_ERROR_MESSAGE,

@@ -8,11 +8,11 @@ import re
 import pytest
 from aws_cdk import App, Stack
 
+from cronbridge.cdk.asset import LambdaAsset
+from cronbridge.cdk.scheduled_jobs import ScheduledJobs
 from cronbridge.core.errors import JobDefinitionError, PlanError
 from cronbridge.core.jobs import JobRegistry, JobSpec
 from cronbridge.core.plan import build_plan, check_job_plan
-from cronbridge.cdk.asset import LambdaAsset
-from cronbridge.cdk.scheduled_jobs import ScheduledJobs
 
 
 def _noop(ctx) -> None:
@@ -49,7 +49,10 @@ def test_unsafe_job_names(name: str) -> None:
 
 
 def test_duplicate_job_names(asset: LambdaAsset) -> None:
-    with pytest.raises(PlanError, match="duplicate job names: nightly"):
+    line = _noop.__code__.co_firstlineno
+    where = re.escape(f"{__name__}:_noop ({__file__}:{line})")
+    with pytest.raises(PlanError, match=f"^duplicate job name 'nightly': defined by {where} "
+                                        f"and {where}$"):
         _synth(asset, [_spec(), _spec(schedule="rate(1 hour)")])
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import boto3
 import pytest
+from infra_support import Synthesized, synthesize
 from moto import mock_aws
 
 import cronbridge_examples  # noqa: F401  (registers the jobs)
@@ -29,7 +30,6 @@ from cronbridge.runtime import settings
 from cronbridge_examples import aws
 from cronbridge_examples.resources import ENV_BUCKET, ENV_CONFIG_PARAM, ENV_SENDER, ENV_TABLE
 from cronbridge_examples.seed import seed_demo
-from infra_support import Synthesized
 
 PARTITION, REGION, ACCOUNT = "aws", "us-east-1", "123456789012"
 DEMO_ENV = (ENV_BUCKET, ENV_TABLE, ENV_CONFIG_PARAM, ENV_SENDER)
@@ -46,6 +46,9 @@ RUNS: dict[str, list[tuple[datetime, dict[str, Any]]]] = {
 }
 # Cronbridge's own statements on every job role, which the job's code does not use.
 RUNTIME_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+# A job with pause_after_failures may pause itself (test_stack.py checks these statements).
+AUTO_PAUSE_ACTIONS = {"events:DisableRule", "cloudwatch:DisableAlarmActions", "sns:Publish",
+                      "kms:Decrypt", "kms:GenerateDataKey*"}
 
 
 @dataclass(frozen=True)
@@ -96,8 +99,8 @@ class Resolver:
         props = resource.get("Properties", {})
         key = {"AWS::S3::Bucket": "BucketName", "AWS::DynamoDB::Table": "TableName",
                "AWS::SSM::Parameter": "Name", "AWS::SES::EmailIdentity": "EmailIdentity",
-               "AWS::SQS::Queue": "QueueName", "AWS::Logs::LogGroup": "LogGroupName"
-               }[resource["Type"]]
+               "AWS::SQS::Queue": "QueueName", "AWS::Logs::LogGroup": "LogGroupName",
+               "AWS::Events::Rule": "Name"}[resource["Type"]]
         return self(props[key]) if key in props else logical_id.lower()
 
     def _arn(self, logical_id: str) -> str:
@@ -107,6 +110,8 @@ class Resolver:
             "AWS::DynamoDB::Table": f"arn:{PARTITION}:dynamodb:{REGION}:{ACCOUNT}:table/{name}",
             "AWS::SQS::Queue": f"arn:{PARTITION}:sqs:{REGION}:{ACCOUNT}:{name}",
             "AWS::Logs::LogGroup": f"arn:{PARTITION}:logs:{REGION}:{ACCOUNT}:log-group:{name}:*",
+            # A job that may pause itself disables its own rule.
+            "AWS::Events::Rule": f"arn:{PARTITION}:events:{REGION}:{ACCOUNT}:rule/{name}",
         }[self.resources[logical_id]["Type"]]
 
 
@@ -135,9 +140,12 @@ def _job_role(demo: Synthesized, job: str) -> JobRole:
         props = resource.get("Properties", {})
         if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in props["Roles"]:
             for statement in props["PolicyDocument"]["Statement"]:
+                if set(_list(statement["Action"])) <= AUTO_PAUSE_ACTIONS:
+                    continue
                 statements.append({**statement, "Action": _list(statement["Action"]),
                                    "Resource": _list(resolve(statement["Resource"]))})
-    return JobRole(demo.stack.jobs.plan.job(job), {k: resolve(v) for k, v in variables.items()},
+    return JobRole(demo.stack.jobs.plan.job(job), {k: resolve(v) for k, v in variables.items()
+                                                    if k != settings.ENV_ALARM_TOPIC},
                    statements)
 
 
@@ -311,3 +319,13 @@ def test_every_demo_function_gets_the_demo_resource_names(roles) -> None:
     assert names == ["cronbridge-demo-data", "/cronbridge/demo/config",
                      "noreply@cronbridge.example"]
 
+
+
+def test_an_app_without_the_demo_jobs_gets_no_demo_resources(tmp_path) -> None:
+    app = synthesize(tmp_path, {"cronbridge:job_modules": "cronbridge_synthetic",
+                                "cronbridge:synthetic_jobs": "2"}, nag=False)
+    assert app.stack.demo_data is None
+    template = app.template()
+    for resource_type in ("AWS::S3::Bucket", "AWS::SSM::Parameter", "AWS::SES::EmailIdentity"):
+        template.resource_count_is(resource_type, 0)
+    template.resource_count_is("AWS::DynamoDB::Table", 1)  # the run table

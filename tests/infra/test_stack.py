@@ -7,15 +7,15 @@ import json
 import pytest
 from aws_cdk import CfnElement
 from aws_cdk.assertions import Match
+from infra_support import ALARM_EMAIL, Synthesized
 
+from cronbridge.cdk.alarms import alarm_kinds, default_missed_slot_grace_seconds
+from cronbridge.cdk.asset import DEFAULT_PYTHON_VERSION
+from cronbridge.cdk.names import ALARM_KINDS
+from cronbridge.cdk.scheduled_jobs import HANDLER, TABLE_ACTIONS, job_bucket
 from cronbridge.core import metrics
 from cronbridge.core.plan import DLQ_RETENTION_SECONDS, JobPlan
 from cronbridge.runtime import settings
-from cronbridge.cdk.asset import DEFAULT_PYTHON_VERSION
-from cronbridge.cdk.alarms import alarm_kinds, default_missed_slot_grace_seconds
-from cronbridge.cdk.names import ALARM_KINDS
-from cronbridge.cdk.scheduled_jobs import HANDLER, TABLE_ACTIONS, job_bucket
-from infra_support import ALARM_EMAIL, Synthesized
 
 DEMO_JOBS = ["log-purge", "daily-aggregation", "cache-refresh", "email-outbox", "health-report",
              "regional-export", "customer-digest"]
@@ -225,6 +225,15 @@ def test_role_is_least_privilege(demo: Synthesized, job: JobPlan) -> None:
             assert key not in by_resource
             by_resource[key] = statement
     assert len(by_resource) == 5
+    # Auto-pause adds: disable its rule, silence its missed-slot alarm, publish to the alarm
+    # topic.
+    if job.pause_after_failures is not None:
+        rule = _logical_id(template, "AWS::Events::Rule", Name=job.rule_name)
+        [disable] = [s for s in statements if s["Action"] == "events:DisableRule"]
+        assert disable["Resource"] == {"Fn::GetAtt": [rule, "Arn"]}
+        [alarm] = [s for s in statements if s["Action"] == "cloudwatch:DisableAlarmActions"]
+        assert f":alarm:cronbridge-{job.job}-missed-slot" in json.dumps(alarm["Resource"])
+        assert [s for s in statements if s["Action"] == "sns:Publish"]
     xray = by_resource['"*"']
     assert actions(xray) == ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
     assert actions(by_resource[json.dumps(_arn(logs))]) == ["logs:CreateLogStream",
@@ -300,10 +309,11 @@ def test_missed_slot_alarm(demo: Synthesized, timed_job: JobPlan) -> None:
     template.has_resource_properties("AWS::CloudWatch::Alarm", {
         "AlarmName": f"cronbridge-{job.job}-missed-slot",
         "Metrics": [
-            Match.object_like({"Expression": "FILL(succeeded,0)+FILL(dead,0)+FILL(skipped,0)",
+            Match.object_like({"Expression": "IF(FILL(missed,0) > 0, 0, FILL(succeeded,0)"
+                                             "+FILL(dead,0)+FILL(skipped,0))",
                                "ReturnData": True}),
             outcome("succeeded", metrics.RUN_SUCCEEDED), outcome("dead", metrics.RUN_DEAD),
-            outcome("skipped", metrics.RUN_SKIPPED)],
+            outcome("skipped", metrics.RUN_SKIPPED), outcome("missed", metrics.MISSED_SLOTS)],
         "Threshold": 1, "ComparisonOperator": "LessThanThreshold",
         "EvaluationPeriods": 1, "DatapointsToAlarm": 1, "TreatMissingData": "breaching",
         "AlarmActions": [topic_param], "OKActions": [topic_param],
@@ -338,9 +348,16 @@ def test_one_dashboard_with_a_row_per_job(demo: Synthesized) -> None:
         rows.setdefault(widget["y"], []).append(widget["properties"]["title"])
     plan_jobs = [j.job for j in demo.stack.jobs.plan.jobs]
     assert list(rows.values()) == [
-        [f"{name}: {title}" for title in ("runs by outcome", "duration (ms)", "start lag (s)",
-                                          "DLQ depth", "alarms")]
-        for name in plan_jobs]
+        ["missed slots (auditor)", "skipped slots by reason", "auto-pauses"],
+        *([f"{name}: {title}" for title in ("runs by outcome", "duration (ms)",
+                                            "start lag (s)", "DLQ depth", "alarms")]
+          for name in plan_jobs)]
+    audit = {w["properties"]["title"]: w["properties"]["metrics"] for w in body["widgets"][:3]}
+    searches = [m[0]["expression"] for m in audit["skipped slots by reason"]]
+    assert searches == [f"SEARCH('{{cronbridge,job,service}} MetricName=\"{name}\"', 'Sum', 900)"
+                        for name in ("SkippedOverlap", "SkippedLate", "SkippedPaused")]
+    assert "MissedSlots" in audit["missed slots (auditor)"][0][0]["expression"]
+    assert "AutoPaused" in audit["auto-pauses"][0][0]["expression"]
     alarm_widgets = [w for w in body["widgets"] if w["type"] == "alarm"]
     # Every demo job has all six alarms, the missed-slot one included.
     assert [a.rsplit(":", 1)[1] for a in alarm_widgets[0]["properties"]["alarms"]] == [
@@ -356,12 +373,13 @@ def test_nested_stacks_pass_almost_nothing_by_parameter(demo: Synthesized) -> No
                   *(d.stack for d in demo.stack.jobs.dashboards)}:
         resource = parent[demo.stack.resolve(stack.nested_stack_resource.logical_id)]
         values = resource["Properties"].get("Parameters", {})
-        # Only the alarm topic's ARN crosses into a job stack; dashboards need nothing. The
+        # Only the alarm topic's ARN crosses into a job stack (and its key's, for a job
+        # that may pause itself: it publishes to the topic); dashboards need nothing. The
         # demo's grants and names add one parameter per demo resource attribute, however
         # many jobs share the stack.
         own = {name: value for name, value in values.items()
                if not any(logical_id in json.dumps(value) for logical_id in demo_data)}
-        assert len(own) <= 1, own
+        assert len(own) <= 2, own
         assert len(values) - len(own) <= 6, values
 
 
@@ -385,3 +403,24 @@ def test_cfn_lint_reports_no_errors(demo: Synthesized) -> None:
         matches = lint_file(path, config=ManualArgs(regions=["us-east-1"]))
         errors += [f"{path.name}: {m}" for m in matches if m.rule.severity == "error"]
     assert errors == []
+
+
+def test_one_auditor_per_app_on_its_own_schedule(demo: Synthesized) -> None:
+    template = demo.template()
+    template.has_resource_properties("AWS::Lambda::Function", {
+        "FunctionName": "cronbridge-auditor",
+        "Handler": "cronbridge.runtime.auditor.lambda_handler",
+        "Environment": {"Variables": Match.object_like({
+            "CRONBRIDGE_TABLE": "cronbridge-runs", "CRONBRIDGE_AUDIT_LOOKBACK_HOURS": "6"})}})
+    template.has_resource_properties("AWS::Events::Rule", {
+        "Name": "cronbridge-auditor", "ScheduleExpression": "rate(15 minutes)",
+        "Targets": [Match.object_like({"RetryPolicy": {"MaximumRetryAttempts": 0}})]})
+    role = _logical_id(template, "AWS::IAM::Role", Description="cronbridge auditor of app cronbridge")
+    [policy] = template.find_resources("AWS::IAM::Policy", {
+        "Properties": {"Roles": [{"Ref": role}]}}).values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    table = [s for s in statements if "dynamodb:Query" in s["Action"]]
+    assert len(table) == 1 and sorted(table[0]["Action"]) == [
+        "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"]
+    # No demo job catches up: the auditor may send to no queue.
+    assert not [s for s in statements if "sqs:SendMessage" in json.dumps(s["Action"])]

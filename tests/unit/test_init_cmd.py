@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from cronbridge.cli import cli
 
-FILES = {".gitignore", "README.md", "cdk.json", "pyproject.toml", "infra/app.py",
+FILES = {".gitignore", "README.md", "infra/cdk.json", "pyproject.toml", "infra/app.py",
          "billing_jobs/__init__.py", "billing_jobs/jobs.py", "tests/test_jobs.py"}
 
 

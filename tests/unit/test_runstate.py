@@ -49,6 +49,11 @@ def test_a_failed_run_is_retried_as_the_next_attempt():
                                                                None, None)
 
 
+def test_a_slot_the_auditor_recorded_missed_is_claimed_as_a_first_attempt():
+    missed = run(Status.MISSED, attempt=0, max_attempts=0)
+    assert decide_conflict(missed, ctx()) == Retry(Expect.MISSED, 0, None, 1, 3)
+
+
 def test_a_dead_slot_runs_again_only_with_its_dead_token_and_fresh_attempts():
     dead = run(Status.DEAD, attempt=3, dead_token="t1", dead_message_id="m0")
     assert decide_conflict(dead, ctx(redrive_token="t1")) == Retry(

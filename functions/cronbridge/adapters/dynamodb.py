@@ -27,6 +27,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from cronbridge.core.errors import StoreBusyError
+from cronbridge.core.slots import MANUAL_PREFIX
 from cronbridge.core.runstate import (Claim, Conflict, Expect, Finish, JobSnapshot, Outcome,
                                       RunSnapshot, Skip, Status)
 from cronbridge.core.slots import slot_key
@@ -96,6 +97,10 @@ class JobItem(Model):
     sk = UnicodeAttribute(range_key=True)
     paused = BooleanAttribute(null=True)
     paused_at = NumberAttribute(null=True)
+    paused_by = UnicodeAttribute(null=True)
+    pause_reason = UnicodeAttribute(null=True)
+    resumed_at = NumberAttribute(null=True)
+    resumed_by = UnicodeAttribute(null=True)
     consecutive_failures = NumberAttribute(null=True)
     last_status = UnicodeAttribute(null=True)
     last_slot = UnicodeAttribute(null=True)
@@ -184,6 +189,9 @@ class DynamoRunStore:
         if claim.expect is Expect.ABSENT:
             condition = Run.pk.does_not_exist()
             actions += [Run.created_at.set(claim.now), Run.attempts.set([])]
+        elif claim.expect is Expect.MISSED:
+            condition = Run.status == Status.MISSED.value
+            actions += [Run.attempts.set([])]
         elif claim.expect is Expect.FAILED:
             condition = (Run.status == Status.FAILED.value) & (Run.attempt == claim.prior_attempt)
         elif claim.expect is Expect.EXPIRED:
@@ -409,6 +417,37 @@ class DynamoRunStore:
             if limit is not None and count >= limit:
                 return
 
+    def scheduled_runs(self, job: str, *, since: str, until: str,
+                       now: float) -> Iterator[RunItem]:
+        """The runs of scheduled slots in ``[since, until)`` (slot ids), oldest first: one
+        key-range query, so its cost follows the window, not the table."""
+        for item in self.Run.query(job, self.Run.sk.between(run_key(since), run_key(until)),
+                                   consistent_read=True):
+            if item.slot < until and not _expired(item, now):
+                yield item
+
+    def manual_runs(self, job: str, *, now: float) -> Iterator[RunItem]:
+        """The runs of manual slots (``manual:...``): one key-range query."""
+        for item in self.Run.query(job, self.Run.sk.startswith(run_key(MANUAL_PREFIX)),
+                                   consistent_read=True):
+            if not _expired(item, now):
+                yield item
+
+    def record_missed(self, job: str, slot: str, *, now: float, expires_at: int) -> bool:
+        """Record a scheduled slot as MISSED unless it has a run; ``True`` when written."""
+        Run = self.Run
+        try:
+            Run(job, run_key(slot)).update(
+                [Run.slot.set(slot), Run.status.set(Status.MISSED.value),
+                 Run.trigger.set("schedule"), Run.scheduled_time.set(slot), Run.attempt.set(0),
+                 Run.created_at.set(now), Run.finished_at.set(now),
+                 Run.expires_at.set(expires_at)],
+                condition=Run.pk.does_not_exist())
+        except UpdateError as exc:
+            _raise_unless_condition_failed(exc)
+            return False
+        return True
+
     def consecutive_failures(self, job: str) -> int:
         """The job's streak of DEAD slots, read only after a DEAD finish (a rare path), so a
         success still costs one round trip to finish.
@@ -431,10 +470,34 @@ class DynamoRunStore:
         except self.Job.DoesNotExist:
             return None
 
-    def set_paused(self, job: str, paused: bool, *, now: float) -> None:
-        """Set or clear the job's paused flag (idempotent)."""
-        self.Job(job, JOB_SK).update([self.Job.paused.set(paused), self.Job.paused_at.set(now),
-                                      self.Job.updated_at.set(now)])
+    def set_paused(self, job: str, paused: bool, *, now: float, by: str | None = None,
+                   reason: str | None = None, unless_paused: bool = False) -> bool:
+        """Set or clear the job's paused flag, recording who (``by``), why (``reason``, a
+        pause only) and when (epoch seconds). Idempotent.
+
+        Args:
+            unless_paused: write only if the job is not paused yet (an automatic pause must
+                not overwrite an operator's, nor notify twice).
+
+        Returns ``False`` when ``unless_paused`` found the job paused already (nothing
+        written), else ``True``.
+        """
+        Job = self.Job
+        if paused:
+            actions = [Job.paused.set(True), Job.paused_at.set(now),
+                       Job.paused_by.set(by) if by else Job.paused_by.remove(),
+                       Job.pause_reason.set(reason) if reason else Job.pause_reason.remove()]
+        else:
+            actions = [Job.paused.set(False), Job.resumed_at.set(now),
+                       Job.resumed_by.set(by) if by else Job.resumed_by.remove()]
+        condition = (Job.paused.does_not_exist() | (Job.paused == False)  # noqa: E712
+                     if unless_paused else None)
+        try:
+            Job(job, JOB_SK).update([*actions, Job.updated_at.set(now)], condition=condition)
+        except UpdateError as exc:
+            _raise_unless_condition_failed(exc)
+            return False
+        return True
 
 
 def _finished_by(run: RunSnapshot | None, finish: Finish) -> bool:

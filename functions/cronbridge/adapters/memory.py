@@ -141,6 +141,8 @@ def _claim_condition(claim: Claim, run: dict[str, Any] | None) -> bool:
         return run is None
     if run is None:
         return False
+    if claim.expect is Expect.MISSED:
+        return run["status"] == Status.MISSED.value
     if claim.expect is Expect.FAILED:
         return run["status"] == Status.FAILED.value and run["attempt"] == claim.prior_attempt
     if claim.expect is Expect.EXPIRED:

@@ -111,11 +111,15 @@ def alarm_kinds(missed_slot: Duration | None) -> tuple[str, ...]:
 
 def settled_slots(job: str, window: Duration) -> cloudwatch.MathExpression:
     """Slots of ``job`` that reached a final outcome (succeeded, dead or skipped) per
-    ``window``; 0, not missing, for a window without any once the metrics have data."""
+    ``window``; 0, not missing, for a window without any once the metrics have data; and 0
+    for a window in which the auditor reported a missed slot (``MissedSlots``), so a slot
+    lost among settled ones alarms too."""
+    settled = "+".join(f"FILL({i},0)" for i in _OUTCOME_IDS)
     return cloudwatch.MathExpression(
-        expression="+".join(f"FILL({i},0)" for i in _OUTCOME_IDS),
-        using_metrics={i: job_metric(job, name) for i, name in _OUTCOME_IDS.items()},
-        period=window, label="settled slots")
+        expression=f"IF(FILL(missed,0) > 0, 0, {settled})",
+        using_metrics={**{i: job_metric(job, name) for i, name in _OUTCOME_IDS.items()},
+                       "missed": job_metric(job, metrics.MISSED_SLOTS)},
+        period=window, label="settled slots (0 if one was missed)")
 
 
 def job_alarms(scope: Construct, plan: DeploymentPlan, job: JobPlan, *,

@@ -44,8 +44,9 @@ LAMBDA_PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
 DEFAULT_PYTHON_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
 CORE_PACKAGE = "cronbridge"
 # Parts of cronbridge the worker never imports (and whose imports are not bundled): the
-# construct, the CLI, local mode, the pytest plugin and `cronbridge init`'s templates.
-DEVELOPER_ONLY = ("cdk", "cli", "local", "testing.py", "templates")
+# construct, the CLI, the dashboard, local mode, the pytest plugin and `cronbridge init`'s
+# templates.
+DEVELOPER_ONLY = ("cdk", "cli", "dashboard", "local", "testing.py", "templates")
 # In every Python runtime of Lambda (the SDK and what botocore needs); bundled only with
 # bundle_aws_sdk.
 RUNTIME_SDK = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "urllib3",

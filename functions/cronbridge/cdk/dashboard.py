@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
@@ -20,6 +20,7 @@ from cronbridge.cdk.names import alarm_name
 
 JOBS_PER_DASHBOARD = 50  # 5 widgets a row: 250 widgets, 450 metrics per dashboard
 ROW_HEIGHT = 6
+AUDIT_PERIOD = Duration.minutes(15)  # the auditor's schedule
 _OUTCOMES = (("succeeded", metrics.RUN_SUCCEEDED), ("failed", metrics.RUN_FAILED),
              ("dead", metrics.RUN_DEAD), ("timed out", metrics.RUN_TIMED_OUT),
              ("skipped", metrics.RUN_SKIPPED))
@@ -53,12 +54,38 @@ def job_row(scope: Construct, app: str, job: JobPlan,
     ]
 
 
+def _search(metric: str, label: str) -> cloudwatch.MathExpression:
+    """``metric`` of every job, one line each: a search expression, so the widget holds one
+    expression however many jobs there are."""
+    return cloudwatch.MathExpression(
+        expression=(f"SEARCH('{{{metrics.NAMESPACE},{metrics.DIMENSION_JOB},service}} "
+                    f"MetricName=\"{metric}\"', 'Sum', {AUDIT_PERIOD.to_seconds()})"),
+        using_metrics={}, label=label, period=AUDIT_PERIOD)
+
+
+def audit_widgets() -> list[cloudwatch.IWidget]:
+    """The audit widgets: missed slots (the auditor's ``MissedSlots``), skips by reason and
+    auto-pauses, per job (24 grid units wide)."""
+    return [
+        cloudwatch.GraphWidget(title="missed slots (auditor)", width=8, height=ROW_HEIGHT,
+                               left=[_search(metrics.MISSED_SLOTS, "missed")]),
+        cloudwatch.GraphWidget(title="skipped slots by reason", width=8, height=ROW_HEIGHT,
+                               stacked=True,
+                               left=[_search(name, reason)
+                                     for reason, name in metrics.SKIPPED_BY_REASON.items()]),
+        cloudwatch.GraphWidget(title="auto-pauses", width=8, height=ROW_HEIGHT,
+                               left=[_search(metrics.AUTO_PAUSED, "auto-paused")]),
+    ]
+
+
 def build_dashboard(scope: Construct, construct_id: str, *, app: str, name: str,
-                    jobs: Sequence[JobPlan],
-                    alarm_kinds: Mapping[str, Sequence[str]]) -> cloudwatch.Dashboard:
+                    jobs: Sequence[JobPlan], alarm_kinds: Mapping[str, Sequence[str]],
+                    audit_row: bool = False) -> cloudwatch.Dashboard:
     """A dashboard called ``name`` with one row per job of ``jobs``; ``alarm_kinds`` names
-    each job's alarms (by job name)."""
+    each job's alarms (by job name); ``audit_row`` puts the audit widgets first."""
     dashboard = cloudwatch.Dashboard(scope, construct_id, dashboard_name=name)
+    if audit_row:
+        dashboard.add_widgets(cloudwatch.Row(*audit_widgets()))
     for job in jobs:
         dashboard.add_widgets(cloudwatch.Row(*job_row(scope, app, job, alarm_kinds[job.job])))
     return dashboard

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from aws_cdk import (
     Acknowledgment,
+    ArnFormat,
     CfnResource,
     Duration,
     NestedStack,
@@ -68,10 +69,12 @@ from cronbridge.cdk.asset import (
     build_lambda_asset,
     runtime_dependencies,
 )
+from cronbridge.cdk.auditor import Auditor
 from cronbridge.cdk.dashboard import JOBS_PER_DASHBOARD, build_dashboard
-from cronbridge.cdk.names import check_names, dashboard_name
+from cronbridge.cdk.names import MISSED_SLOT, alarm_name, check_names, dashboard_name
 from cronbridge.cdk.scheduler import (grant_manage_schedules, job_schedule, schedule_group,
                                       scheduler_role)
+from cronbridge.runtime.auditor import AUDIT_SCHEDULE, DEFAULT_LOOKBACK_HOURS
 
 HANDLER = "cronbridge.runtime.handler.lambda_handler"
 # Missed-slot windows are the longest gap over a year from this instant, not from the synth's
@@ -135,6 +138,9 @@ class ScheduledJobs(Construct):
             packages and the project's runtime dependencies (see :mod:`cronbridge.cdk.asset`).
         scheduler_for_all: put every job on EventBridge Scheduler, not only those whose
             settings need it (past the 300 rules of an event bus).
+        audit_schedule: the auditor's schedule (it records missed slots and runs catch-ups,
+            see :mod:`cronbridge.runtime.auditor`); ``None`` deploys no auditor.
+        audit_lookback_hours: how far back each audit looks.
 
     Attributes:
         plan: the :class:`~cronbridge.core.plan.DeploymentPlan` deployed.
@@ -145,6 +151,7 @@ class ScheduledJobs(Construct):
         dashboards: the dashboards, in order.
         schedule_group: the app's ``AWS::Scheduler::ScheduleGroup``, ``None`` when no job
             runs on a job-level Scheduler schedule.
+        auditor: the :class:`~cronbridge.cdk.auditor.Auditor`, or ``None``.
         missed_slot_windows: each job's missed-slot alarm period, ``None`` for a job
             without that alarm (disabled, no fire time within a year, or a window over the
             7 days CloudWatch can evaluate), by job name.
@@ -175,7 +182,9 @@ class ScheduledJobs(Construct):
                  environment: Mapping[str, str] | None = None,
                  python_version: str = DEFAULT_PYTHON_VERSION,
                  bundle_aws_sdk: bool = False,
-                 asset: LambdaAsset | None = None, scheduler_for_all: bool = False) -> None:
+                 asset: LambdaAsset | None = None, scheduler_for_all: bool = False,
+                 audit_schedule: str | None = AUDIT_SCHEDULE,
+                 audit_lookback_hours: int = DEFAULT_LOOKBACK_HOURS) -> None:
         super().__init__(scope, construct_id)
         project = load_project(app=app, job_modules=job_modules,
                                start=Path(project_dir).resolve() if project_dir else None)
@@ -225,6 +234,14 @@ class ScheduledJobs(Construct):
         group_name = next((j.schedule_group for j in plan.jobs if j.via == "scheduler"), None)
         self.schedule_group = (schedule_group(self, "ScheduleGroup", group_name)
                                if group_name else None)
+        self.auditor = None if audit_schedule is None else Auditor(
+            self, "Auditor", plan=plan, table=self.table,
+            code=lambda_.Code.from_asset(str(self.asset.path), asset_hash=self.asset.asset_hash),
+            runtime=runtime, schedule=audit_schedule, lookback_hours=audit_lookback_hours,
+            table_encryption_key=table_encryption_key, log_retention=log_retention,
+            removal_policy=removal_policy, environment=environment or {})
+        if self.auditor is not None:
+            _acknowledge_runtime(self.auditor.function, runtime)
 
         self.job_stacks: dict[str, NestedStack] = {}
         self.jobs: dict[str, ScheduledJob] = {}
@@ -262,7 +279,7 @@ class ScheduledJobs(Construct):
                 stack, "Dashboard", app=plan.app,
                 name=dashboard_name(plan.app, index, len(dashboard_chunks)), jobs=chunk,
                 alarm_kinds={job.job: alarm_kinds(self.missed_slot_windows[job.job])
-                             for job in chunk}))
+                             for job in chunk}, audit_row=index == 1))
 
     def function(self, job: str) -> lambda_.Function:
         """Job ``job``'s worker function: an ``IGrantable``, so its permissions are granted
@@ -391,11 +408,9 @@ class ScheduledJob(Construct):
         self.function.add_event_source(event_sources.SqsEventSource(
             self.queue, batch_size=job.batch_size, max_concurrency=job.max_concurrency,
             report_batch_item_failures=True))
-        if runtime.name != f"python{LAMBDA_PYTHON_VERSIONS[-1]}":
-            Validations.of(self.function).acknowledge(Acknowledgment(
-                id="AwsSolutions-L1",
-                reason="The runtime is the Python that compiled the asset's bytecode "
-                       "(ScheduledJobs(python_version=...) chooses it)."))
+        _acknowledge_runtime(self.function, runtime)
+        if job.pause_after_failures is not None:
+            self._allow_auto_pause(plan, job, alarm_topic)
         Validations.of(self.role).acknowledge(Acknowledgment(
             id="AwsSolutions-IAM5[Resource::*]",
             reason="Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support "
@@ -403,6 +418,47 @@ class ScheduledJob(Construct):
 
         self.alarms = job_alarms(self, plan, job, duration_limit_seconds=duration_alarm_seconds,
                                  missed_slot=missed_slot, topic=alarm_topic)
+
+
+    def _allow_auto_pause(self, plan: DeploymentPlan, job: JobPlan,
+                          alarm_topic: sns.ITopic | None) -> None:
+        """Let the worker pause its own job as ``cronbridge disable`` does: disable its rule
+        or Scheduler schedule (a dynamic job's per-key schedules stay; its paused flag skips
+        their deliveries), silence its missed-slot alarm, and tell the alarm topic."""
+        stack = Stack.of(self)
+        if self.rule is not None:
+            self.role.add_to_principal_policy(iam.PolicyStatement(
+                actions=["events:DisableRule"], resources=[self.rule.rule_arn]))
+        elif self.schedule is not None and self.scheduler_role is not None:
+            self.role.add_to_principal_policy(iam.PolicyStatement(
+                actions=["scheduler:GetSchedule", "scheduler:UpdateSchedule"],
+                resources=[stack.format_arn(
+                    service="scheduler", resource="schedule",
+                    resource_name=f"{job.schedule_group}/{job.schedule_name}")]))
+            # UpdateSchedule re-sends the target, with the role Scheduler assumes.
+            self.role.add_to_principal_policy(iam.PolicyStatement(
+                actions=["iam:PassRole"], resources=[self.scheduler_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}))
+        self.role.add_to_principal_policy(iam.PolicyStatement(
+            actions=["cloudwatch:DisableAlarmActions"],
+            resources=[stack.format_arn(service="cloudwatch", resource="alarm",
+                                        resource_name=alarm_name(plan.app, job.job, MISSED_SLOT),
+                                        arn_format=ArnFormat.COLON_RESOURCE_NAME)]))
+        if alarm_topic is not None:
+            alarm_topic.grant_publish(self.role)
+            Validations.of(self.role).acknowledge(Acknowledgment(
+                id="AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+                reason="Publishing to the encrypted alarm topic needs kms:GenerateDataKey* "
+                       "(SNS's documented permission), granted on the topic's key only."))
+            self.function.add_environment(settings.ENV_ALARM_TOPIC, alarm_topic.topic_arn)
+
+
+def _acknowledge_runtime(function: lambda_.Function, runtime: lambda_.Runtime) -> None:
+    if runtime.name != f"python{LAMBDA_PYTHON_VERSIONS[-1]}":
+        Validations.of(function).acknowledge(Acknowledgment(
+            id="AwsSolutions-L1",
+            reason="The runtime is the Python that compiled the asset's bytecode "
+                   "(ScheduledJobs(python_version=...) chooses it)."))
 
 
 def project_asset(project: Project, *, python_version: str = DEFAULT_PYTHON_VERSION,

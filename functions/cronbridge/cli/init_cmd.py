@@ -74,7 +74,7 @@ def init_cmd(directory: Path, app: str | None) -> None:
 
     Writes pyproject.toml (depending on cronbridge, with [tool.cronbridge]), a jobs module
     with one example job and its @local_resources hook, tests using cronbridge's pytest
-    fixtures, infra/app.py and cdk.json for `npx aws-cdk synth`, and a README with the
+    fixtures, infra/app.py and infra/cdk.json for `npx aws-cdk synth`, and a README with the
     commands to test, run locally and deploy.
     """
     if directory.exists() and any(directory.iterdir()):

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import heapq
-import itertools
-import json
-from collections.abc import Iterable, Iterator
+import getpass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -13,29 +10,27 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from cronbridge.adapters.eventbridge import DISABLED, ENABLED
-from cronbridge.cli.grid import schedule_grid
-from cronbridge.cli.target import (INSTANT, OperationFailed, Target, human_duration_ms, iso,
-                                   json_option, output, target_command)
-from cronbridge.core.describe import describe_schedule
-from cronbridge.core.errors import BadMessageError
-from cronbridge.core.messages import command_body
-from cronbridge.core.plan import MISSED_SLOT, JobPlan, alarm_name
-from cronbridge.core.runstate import Status, Trigger
-from cronbridge.core.slots import (MANUAL_PREFIX, check_key, check_manual_slot, manual_slot,
-                                   slot_key, slot_time)
+from cronbridge.cli.target import (
+    INSTANT,
+    OperationFailed,
+    Target,
+    human_duration_ms,
+    json_option,
+    output,
+    target_command,
+)
+from cronbridge.core.runstate import Status
+from cronbridge.ops import jobs as ops_jobs
+from cronbridge.ops import runs as ops_runs
+from cronbridge.ops.times import iso
 
-NEXT_FIRE_TIMES = 3
 
-
-def pause_state(rule_state: str | None, paused: bool) -> str:
-    """The job's on/off state from its two switches: ``enabled``, ``paused``, a ``drift:``
-    description when they disagree, or ``not deployed``."""
-    if rule_state is None:
-        return "not deployed"
-    if rule_state == ENABLED:
-        return "drift: paused, rule enabled (deliveries skipped)" if paused else "enabled"
-    return "paused" if paused else "drift: rule disabled, not paused"
+def operator() -> str:
+    """Who a command acts as, recorded with a pause or resume: ``cli (<login>)``."""
+    try:
+        return f"cli ({getpass.getuser()})"
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        return "cli"
 
 
 # -- jobs -------------------------------------------------------------------------------
@@ -49,8 +44,7 @@ def jobs_cmd(target: Target, as_json: bool) -> None:
 
     Exits 1 after the listing if a job is not deployed on the target.
     """
-    now = datetime.now(timezone.utc)
-    rows = [_job_row(target, job_plan, now) for job_plan in target.plan.jobs]
+    rows = ops_jobs.list_jobs(target, datetime.now(timezone.utc))
 
     def render() -> None:
         table = Table(title=f"jobs on {target.describe()}")
@@ -63,7 +57,7 @@ def jobs_cmd(target: Target, as_json: bool) -> None:
             zone = f" {r['timezone']}" if r["timezone"] else ""
             table.add_row(
                 r["job"], f"{r['schedule']}{zone}\n[dim]{r['schedule_description']}[/dim]",
-                f"[{style}]{state}[/{style}]",
+                f"[{style}]{state}[/{style}]" + _switch_note(r["switch"]),
                 (r["next_fire_times"][0][:16].replace("T", " ") if r["next_fire_times"] else
                  "per key" if r["via"] == "dynamic" else "-")
                 + (f"\n[dim]{local['local'].replace('T', ' ')} local"
@@ -81,82 +75,21 @@ def jobs_cmd(target: Target, as_json: bool) -> None:
                               f"(check --app and AWS_REGION, or deploy)")
 
 
-def _job_row(target: Target, job_plan: JobPlan, now: datetime) -> dict[str, Any]:
-    spec = target.registry.get(job_plan.job)
-    rule_state = target.switch_state(job_plan)
-    try:
-        queues = target.queues(job_plan)
-    except OperationFailed:
-        queues = None
-    deployed = rule_state is not None and queues is not None
-    record = target.store.get_job(job_plan.job) if deployed else None
-    paused = bool(record and record.paused)
-    last_slot = record.last_slot if record else None
-    # A rate() grid needs a scheduled slot to align on; the last one may be a manual run.
-    known = next((s for s in (last_slot, record.last_success_slot if record else None)
-                  if s and slot_time(s) is not None), None)
-    grid = schedule_grid(spec, known, now)
-    upcoming = (grid.preview(now, NEXT_FIRE_TIMES)
-                if grid and rule_state == ENABLED and not paused and job_plan.via != "dynamic"
-                else [])
-    return {
-        "job": job_plan.job,
-        "description": job_plan.description,
-        "schedule": job_plan.schedule_expression,
-        "timezone": job_plan.timezone,
-        "via": job_plan.via,
-        "schedule_description": describe_schedule(spec.parsed_schedule),
-        "deployed": deployed,
-        "rule_state": rule_state,
-        "paused": paused,
-        "state": pause_state(rule_state, paused) if queues else "not deployed",
-        "next_fire_times": [iso(t.utc) for t in upcoming if t.utc],
-        # Wall time in the job's zone, with Scheduler's DST notes (skipped, ambiguous).
-        "next_local": [{"local": t.local.isoformat(timespec="minutes"), "status": t.status,
-                        "note": t.note} for t in upcoming] if job_plan.timezone else [],
-        "last_status": record.last_status if record else None,
-        "last_slot": last_slot,
-        "last_success_slot": record.last_success_slot if record else None,
-        "consecutive_failures": int(record.consecutive_failures or 0) if record else 0,
-        "dlq_depth": _depth(target, queues.dlq_url) if queues else None,
-    }
+def _switch_note(switch: dict[str, Any] | None) -> str:
+    """Who paused or resumed the job, when and why, under its state."""
+    if switch is None:
+        return ""
+    reason = f": {switch['reason']}" if switch["reason"] else ""
+    return (f"\n[dim]{switch['action']} by {switch['by'] or 'unknown'} "
+            f"{(switch['at'] or '')[:16].replace('T', ' ')}{reason}[/dim]")
 
 
-def _depth(target: Target, queue_url: str) -> int:
-    attrs = target.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=[
-        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-    return sum(int(v) for v in attrs.values())
-
-
-# -- enable / disable -------------------------------------------------------------------
-
-def _toggle(target: Target, job: str, *, enabled: bool, as_json: bool) -> None:
-    job_plan = target.job(job)
-    if job_plan.via == "dynamic":
-        raise click.BadParameter(
-            f"{job_plan.job} runs on per-key schedules: pause or resume each with `cronbridge "
-            f"schedules pause|resume {job_plan.job} KEY`", param_hint="JOB")
-    before = pause_state(target.rule_state(job_plan),
-                         bool((record := target.store.get_job(job_plan.job)) and record.paused))
-    now = datetime.now(timezone.utc).timestamp()
-    # Order matters if the second call fails: disabling pauses first (a delivery in between
-    # is SKIPPED), enabling unpauses first (the rule is still off, nothing runs). Either way
-    # the half-done state shows as drift in `cronbridge jobs` and rerunning finishes it.
-    target.store.set_paused(job_plan.job, not enabled, now=now)
-    target.set_switch(job_plan, enabled)
-    # A paused job settles no slots, so its missed-slot alarm would fire: its notifications
-    # follow the switch (a name the target lacks, e.g. locally, is ignored).
-    cloudwatch = target.client("cloudwatch")
-    alarm = [alarm_name(target.plan.app, job_plan.job, MISSED_SLOT)]
-    if enabled:
-        cloudwatch.enable_alarm_actions(AlarmNames=alarm)
-    else:
-        cloudwatch.disable_alarm_actions(AlarmNames=alarm)
-    after = pause_state(ENABLED if enabled else DISABLED, not enabled)
-    result = {"job": job_plan.job, "state": after, "previous_state": before,
-              "changed": before != after}
+def _switch(target: Target, job: str, *, enabled: bool, reason: str | None,
+            as_json: bool) -> None:
+    result = ops_jobs.set_enabled(target, job, enabled=enabled, by=operator(),
+                                  now=datetime.now(timezone.utc), reason=reason)
     output(as_json, result, lambda: click.echo(
-        f"{job_plan.job}: {after}" + ("" if result["changed"] else " (already)")
+        f"{result['job']}: {result['state']}" + ("" if result["changed"] else " (already)")
         + ("" if enabled else "; manual triggers and backfills still run")))
 
 
@@ -166,61 +99,30 @@ def _toggle(target: Target, job: str, *, enabled: bool, as_json: bool) -> None:
 @target_command
 def enable_cmd(target: Target, job: str, as_json: bool) -> None:
     """Resume JOB: clear its paused flag and enable its EventBridge rule or Scheduler
-    schedule (idempotent).
+    schedule (idempotent); who resumed it and when is recorded.
 
     Slots missed while it was paused are not run; backfill them if they matter.
     """
-    _toggle(target, job, enabled=True, as_json=as_json)
+    _switch(target, job, enabled=True, reason=None, as_json=as_json)
 
 
 @click.command("disable")
 @click.argument("job")
+@click.option("--reason", metavar="TEXT", help="A note on why, shown by `jobs`.")
 @json_option
 @target_command
-def disable_cmd(target: Target, job: str, as_json: bool) -> None:
+def disable_cmd(target: Target, job: str, reason: str | None, as_json: bool) -> None:
     """Pause JOB: set its paused flag and disable its EventBridge rule or Scheduler
-    schedule (idempotent).
+    schedule (idempotent); who paused it, when and why (--reason) is recorded and shown by
+    `jobs`.
 
     Scheduled deliveries already queued are recorded SKIPPED (reason paused), and a redeploy
     that re-enables the rule does not resume the job (`jobs` shows that drift).
     """
-    _toggle(target, job, enabled=False, as_json=as_json)
+    _switch(target, job, enabled=False, reason=reason, as_json=as_json)
 
 
 # -- trigger ----------------------------------------------------------------------------
-
-def parse_payload(text: str | None) -> dict[str, Any]:
-    """``--payload`` as a JSON object.
-
-    Raises:
-        click.BadParameter: not JSON, or not an object.
-    """
-    if text is None:
-        return {}
-    try:
-        payload = json.loads(text)
-    except ValueError as exc:
-        raise click.BadParameter(f"not JSON ({exc}); write an object, e.g. "
-                                 f"--payload '{{\"days\": 3}}'", param_hint="--payload") from None
-    if not isinstance(payload, dict):
-        raise click.BadParameter(f"must be a JSON object, got {type(payload).__name__}; e.g. "
-                                 f"--payload '{{\"days\": 3}}'", param_hint="--payload")
-    return payload
-
-
-def manual_slot_id(text: str) -> str:
-    """``--slot`` as a manual slot id (``manual:`` prepended when missing).
-
-    Raises:
-        click.BadParameter: not an id the worker accepts (:func:`check_manual_slot`).
-    """
-    slot = text if text.startswith(MANUAL_PREFIX) else manual_slot(text)
-    try:
-        return check_manual_slot(slot)
-    except BadMessageError as exc:
-        raise click.BadParameter(f"{exc}; e.g. --slot rerun-2026-11-30",
-                                 param_hint="--slot") from None
-
 
 @click.command("trigger")
 @click.argument("job")
@@ -237,73 +139,21 @@ def trigger_cmd(target: Target, job: str, slot: str | None, payload: str | None,
 
     Runs even while the job is paused. Follow it with `cronbridge history JOB`.
     """
-    job_plan = target.job(job)
-    body = command_body(job_plan.job, Trigger.MANUAL, payload=parse_payload(payload),
-                        slot=manual_slot_id(slot) if slot is not None else None)
-    slot_id = json.loads(body)["slot"]
-    queues = target.queues(job_plan)
-    existing = target.store.get_run(job_plan.job, slot_id,
-                                    now=datetime.now(timezone.utc).timestamp())
-    sent = target.sqs.send_message(QueueUrl=queues.queue_url, MessageBody=body)
-    result = {"job": job_plan.job, "slot": slot_id, "message_id": sent["MessageId"],
-              "existing_status": existing.status if existing else None}
+    result = ops_jobs.trigger(target, job, now=datetime.now(timezone.utc), slot=slot,
+                              payload=ops_jobs.parse_payload(payload))
+    slot_id, existing = result["slot"], result["existing_status"]
 
     def render() -> None:
-        click.echo(f"triggered {job_plan.job}: slot {slot_id} (message {sent['MessageId']})")
+        click.echo(f"triggered {result['job']}: slot {slot_id} (message {result['message_id']})")
         if existing is not None:
-            click.echo(f"note: slot {slot_id} already has a {existing.status} run; a finished "
+            click.echo(f"note: slot {slot_id} already has a {existing} run; a finished "
                        f"slot does not run again, use a new --slot to run it again")
-        click.echo(f"follow it with: cronbridge history {job_plan.job}")
+        click.echo(f"follow it with: cronbridge history {result['job']}")
 
     output(as_json, result, render)
 
 
 # -- history ----------------------------------------------------------------------------
-
-def _when(run: Any) -> float:
-    """When a run stands for: its scheduled time, or when a manual run was created."""
-    scheduled = slot_time(run.slot)
-    return scheduled.timestamp() if scheduled else float(run.created_at or 0)
-
-
-def newest_first(runs: Iterable[Any]) -> Iterator[Any]:
-    """Runs of one job newest first, from the run table's newest-first slot order.
-
-    Manual slots (``RUN#manual:...``) sort after every timestamp, so the query returns all
-    of them first and then the scheduled slots newest first; the manual ones are merged in
-    by when they were created.
-    """
-    stream = iter(runs)
-    manual: list[Any] = []
-    first_scheduled: list[Any] = []
-    for run in stream:
-        if slot_time(run.slot) is None:
-            manual.append(run)
-        else:
-            first_scheduled.append(run)
-            break
-    manual.sort(key=_when, reverse=True)
-    return heapq.merge(manual, itertools.chain(first_scheduled, stream), key=_when,
-                       reverse=True)
-
-
-def run_dict(run: Any) -> dict[str, Any]:
-    """A run record as JSON-ready data (times ISO-8601 UTC, durations in milliseconds)."""
-    return {
-        "slot": run.slot, "status": run.status, "trigger": run.trigger,
-        "attempt": int(run.attempt or 0), "max_attempts": int(run.max_attempts or 0),
-        "started_at": iso(run.started_at), "finished_at": iso(run.finished_at),
-        "duration_ms": int(run.duration_ms) if run.duration_ms is not None else None,
-        "error_type": run.error_type, "error_message": run.error_message,
-        "skip_reason": run.skip_reason, "result": run.result,
-        "result_omitted": run.result_omitted,
-        "attempts": [{"attempt": int(a.attempt), "outcome": a.outcome,
-                      "started_at": iso(a.started_at), "finished_at": iso(a.finished_at),
-                      "duration_ms": int(a.duration_ms) if a.duration_ms is not None else None,
-                      "error_type": a.error_type, "error_message": a.error_message}
-                     for a in run.attempts or []],
-    }
-
 
 def _detail(row: dict[str, Any]) -> str:
     if row["skip_reason"]:
@@ -332,35 +182,23 @@ def history_cmd(target: Target, job: str, status: str | None, since: datetime | 
                 limit: int, key: str | None, as_json: bool) -> None:
     """Show JOB's runs newest first: status, trigger, attempts, duration, errors and skip
     reasons. Runs past their retention (DynamoDB TTL) are hidden."""
-    if key is not None:
-        try:
-            check_key(key)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--key") from None
-    job_plan = target.job(job)
-    target.queues(job_plan)  # a job the target does not have is an error, not "no runs"
-    now = datetime.now(timezone.utc)
-    runs = newest_first(target.store.runs(job_plan.job, now=now.timestamp(),
-                                          since=iso(since) if since else None))
-    wanted = (run for run in runs
-              if (status is None or run.status == status.upper())
-              and (key is None or slot_key(run.slot) == key)
-              and (since is None or _when(run) >= since.timestamp()))
-    rows = [run_dict(run) for run in itertools.islice(wanted, limit)]
+    rows = ops_runs.history(target, job, now=datetime.now(timezone.utc), status=status,
+                            since=since, limit=limit, key=key)
+    job_name = target.job(job).job
 
     def render() -> None:
         if not rows:
-            click.echo(f"no runs of {job_plan.job}" + (f" with status {status.upper()}"
+            click.echo(f"no runs of {job_name}" + (f" with status {status.upper()}"
                                                        if status else "")
                        + (f" for key {key}" if key else "")
                        + (f" since {iso(since)}" if since else ""))
             return
-        table = Table(title=f"{job_plan.job}: newest first")
+        table = Table(title=f"{job_name}: newest first")
         for column in ("slot", "status", "trigger", "attempts", "started (UTC)", "duration",
                        "errors / skip reason"):
             table.add_column(column)
         colours = {"SUCCEEDED": "green", "FAILED": "yellow", "DEAD": "red", "RUNNING": "cyan",
-                   "SKIPPED": "dim"}
+                   "SKIPPED": "dim", "MISSED": "magenta"}
         for r in rows:
             colour = colours.get(r["status"], "white")
             table.add_row(r["slot"], f"[{colour}]{r['status']}[/{colour}]", r["trigger"] or "-",

@@ -65,11 +65,14 @@ def parse_start(text: str | None) -> datetime:
                    "schedules in real time until Ctrl-C, for the other commands to act on.")
 @click.option("--port", type=click.IntRange(1, 65535), metavar="PORT",
               help="Port for --serve (default 5055).")
+@click.option("--dashboard-port", type=click.IntRange(1, 65535), metavar="PORT",
+              help="Port of the web dashboard --serve also serves (default: --port + 1).")
 @app_option
 @click.pass_context
 def local_cmd(ctx: click.Context, duration: str, start: str | None, summary_json: Path | None,
               chaos: str | None, seed: int, modules: tuple[str, ...], log_file: Path,
-              serve: bool, port: int | None, app: str | None) -> None:
+              serve: bool, port: int | None, dashboard_port: int | None,
+              app: str | None) -> None:
     """Run the jobs on an embedded AWS (moto) over a simulated window, or serve it.
 
     Provisions the run table, and per job a queue, a DLQ and an EventBridge rule; fires each
@@ -78,15 +81,17 @@ def local_cmd(ctx: click.Context, duration: str, start: str | None, summary_json
     for or an invariant is broken.
 
     With --serve the clock is real and the embedded AWS listens on 127.0.0.1: export the
-    line it prints in another shell and use `cronbridge jobs`, `trigger`, `history` ...
+    line it prints in another shell and use `cronbridge jobs`, `trigger`, `history` ...,
+    or open the dashboard at the URL it prints.
     """
     project = resolve_project(app, modules)
     project_jobs(project)  # a bad module or job: one line and exit 2, before anything starts
     if serve:
-        _serve(ctx, port, project, log_file)
+        _serve(ctx, port, dashboard_port, project, log_file)
         return
-    if ctx.get_parameter_source("port") is ParameterSource.COMMANDLINE:
-        raise click.UsageError("--port goes with --serve")
+    for name in ("port", "dashboard_port"):
+        if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE:
+            raise click.UsageError(f"--{name.replace('_', '-')} goes with --serve")
     from cronbridge.local.chaos import Chaos
     from cronbridge.local.simulate import run_simulation
 
@@ -125,7 +130,8 @@ def local_cmd(ctx: click.Context, duration: str, start: str | None, summary_json
         sys.exit(1)
 
 
-def _serve(ctx: click.Context, port: int | None, project: Project, log_file: Path) -> None:
+def _serve(ctx: click.Context, port: int | None, dashboard_port: int | None,
+           project: Project, log_file: Path) -> None:
     from cronbridge.local.serve import DEFAULT_PORT, PortInUse, serve
 
     simulate_only = [f"--{name.replace('_', '-')}" for name in
@@ -138,6 +144,7 @@ def _serve(ctx: click.Context, port: int | None, project: Project, log_file: Pat
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         serve(port or DEFAULT_PORT, job_modules=project.job_modules, app=project.app,
+              dashboard_port=dashboard_port or (port or DEFAULT_PORT) + 1,
               log_path=log_file.with_name("serve.log")
               if ctx.get_parameter_source("log_file") is ParameterSource.DEFAULT else log_file)
     except PortInUse as exc:

@@ -11,7 +11,6 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from cronbridge.cli.jobs_cmds import parse_payload
 from cronbridge.cli.target import (
     INSTANT,
     OperationFailed,
@@ -20,6 +19,7 @@ from cronbridge.cli.target import (
     output,
     target_command,
 )
+from cronbridge.ops.jobs import parse_payload
 from cronbridge.schedules import (
     KeySchedule,
     ScheduleError,

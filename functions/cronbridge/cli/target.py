@@ -19,8 +19,7 @@ import functools
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, TypeVar
 
 import click
@@ -30,9 +29,12 @@ from cronbridge.adapters.eventbridge import EventBridgeRules
 from cronbridge.adapters.scheduler import ENABLED, SchedulerSchedules
 from cronbridge.cli.local_cmd import parse_start
 from cronbridge.cli.project_opts import BadInput, project_jobs, project_options
-from cronbridge.core.errors import CronbridgeError, PlanError, StoreBusyError, UnknownJobError
+from cronbridge.core.errors import PlanError, UnknownJobError
 from cronbridge.core.jobs import JobRegistry, JobSpec
 from cronbridge.core.plan import DeploymentPlan, JobPlan, build_plan
+from cronbridge.ops.backend import JobQueues
+from cronbridge.ops.errors import InvalidRequest, NotDeployedError, describe_error
+from cronbridge.ops.times import iso  # noqa: F401 - the commands' formatter too
 from cronbridge.project import Project
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -62,16 +64,6 @@ class Instant(click.ParamType):
 
 
 INSTANT = Instant()
-
-
-@dataclass(frozen=True)
-class JobQueues:
-    """A job's queues as found on the target (URLs and ARNs)."""
-
-    queue_url: str
-    queue_arn: str
-    dlq_url: str
-    dlq_arn: str
 
 
 class Target:
@@ -162,12 +154,9 @@ class Target:
         """The plan of job ``name``.
 
         Raises:
-            click.BadParameter: no such job (exit 2), listing the known jobs.
+            UnknownJobError: no such job (exit 2 in a command), listing the known jobs.
         """
-        try:
-            return self.plan.job(name)
-        except UnknownJobError as exc:
-            raise click.BadParameter(str(exc), param_hint="JOB") from None
+        return self.plan.job(name)
 
     def spec(self, name: str) -> JobSpec:
         """The job spec of ``name`` (same errors as :meth:`job`)."""
@@ -177,7 +166,7 @@ class Target:
         """The job's queue and DLQ on the target.
 
         Raises:
-            OperationFailed: the target has no such queue (the job is not deployed there).
+            NotDeployedError: the target has no such queue (the job is not deployed there).
         """
         return JobQueues(*self._queue(job, job.queue_name), *self._queue(job, job.dlq_name))
 
@@ -229,15 +218,15 @@ class Target:
         """``ENABLED`` or ``DISABLED``: :meth:`switch_state`, required.
 
         Raises:
-            OperationFailed: the target has no such rule or schedule.
+            NotDeployedError: the target has no such rule or schedule.
         """
         state = self.switch_state(job)
         if state is None:
             raise self.not_deployed(job, self.switch_name(job))
         return state
 
-    def not_deployed(self, job: JobPlan, what: str) -> OperationFailed:
-        return OperationFailed(
+    def not_deployed(self, job: JobPlan, what: str) -> NotDeployedError:
+        return NotDeployedError(
             f"job {job.job!r} is not deployed on {self.describe()}: {what} not found. Deploy "
             f"the stack (app {self.plan.app!r}), or start `cronbridge local --serve` and "
             f"export the AWS_ENDPOINT_URL it prints; check --app and AWS_REGION.")
@@ -272,26 +261,12 @@ class aws_errors:  # noqa: N801 - used as a context manager, reads like one
         if exc is None or isinstance(exc, (click.ClickException, click.exceptions.Exit,
                                            click.Abort)):
             return False
-        from botocore.exceptions import (BotoCoreError, ClientError, EndpointConnectionError,
-                                         NoCredentialsError)
-        from pynamodb.exceptions import PynamoDBException
-
-        where = self.target.describe()
-        if isinstance(exc, NoCredentialsError):
-            message = ("no AWS credentials: configure the default chain (e.g. AWS_PROFILE), "
-                       "or for `cronbridge local --serve` export the line it prints")
-        elif isinstance(exc, EndpointConnectionError):
-            message = (f"cannot reach {where}: {exc}. Is `cronbridge local --serve` running, "
-                       f"and is AWS_ENDPOINT_URL right?")
-        elif isinstance(exc, ClientError):
-            error = exc.response.get("Error", {})
-            message = f"{where}: {error.get('Code')}: {error.get('Message')}"
-        elif isinstance(exc, PynamoDBException):
-            message = (f"run table {self.target.plan.table_name!r} on {where}: "
-                       f"{exc.cause_response_message or exc}")
-        elif isinstance(exc, (BotoCoreError, StoreBusyError, CronbridgeError)):
-            message = f"{where}: {exc}"
-        else:
+        if isinstance(exc, UnknownJobError):
+            raise click.BadParameter(str(exc), param_hint="JOB") from None
+        if isinstance(exc, InvalidRequest):
+            raise click.BadParameter(str(exc), param_hint=exc.param) from None
+        message = describe_error(exc, self.target.describe(), self.target.plan.table_name)
+        if message is None:
             return False
         raise OperationFailed(message) from exc
 
@@ -306,15 +281,6 @@ def output(as_json: bool, data: Any, render: Callable[[], None]) -> None:
 
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print JSON instead of a table.")
-
-
-def iso(epoch_or_time: float | datetime | None) -> str | None:
-    """An epoch (seconds) or aware datetime as ``2026-11-30T02:00:05Z``; ``None`` stays."""
-    if epoch_or_time is None:
-        return None
-    when = (epoch_or_time if isinstance(epoch_or_time, datetime)
-            else datetime.fromtimestamp(epoch_or_time, timezone.utc))
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def human_seconds(seconds: float | None) -> str:

@@ -21,6 +21,8 @@ from cronbridge.core.schedule import Schedule, ScheduleExpressionError, parse_sc
 
 OverlapPolicy = Literal["skip", "allow", "buffer"]
 OVERLAP_POLICIES: tuple[str, ...] = ("skip", "allow", "buffer")
+CatchupPolicy = Literal["none", "latest", "all"]
+CATCHUP_POLICIES: tuple[str, ...] = ("none", "latest", "all")
 
 # Lambda's hard limit: https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
 LAMBDA_MAX_TIMEOUT_SECONDS = 900
@@ -62,6 +64,12 @@ class JobSpec:
         dynamic: the job runs only on schedules created at runtime, one per key
             (``cronbridge.schedules``); ``schedule`` and ``timezone`` are the defaults for a
             new key's schedule, and no job-level schedule is deployed.
+        pause_after_failures: pause the job (as ``cronbridge disable`` does) once this many
+            slots in a row, in slot order, ended DEAD; ``None`` (default) never.
+        catchup: what the auditor does with due slots that never got a run: ``none``
+            (default: record them MISSED only), ``latest`` (also run the newest one as a
+            backfill) or ``all`` (run the newest ``catchup_max`` of them).
+        catchup_max: the most missed slots one audit sends through the pipeline (1-100).
     """
 
     name: str
@@ -88,6 +96,9 @@ class JobSpec:
     end_date: datetime | None = None
     scheduler: bool | None = None
     dynamic: bool = False
+    pause_after_failures: int | None = None
+    catchup: CatchupPolicy = "none"
+    catchup_max: int = 10
     parsed_schedule: Schedule = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -129,6 +140,11 @@ class JobSpec:
              "must be timezone-aware datetimes"),
             (self.start_date is None or self.end_date is None or self.start_date < self.end_date,
              "end_date", "must be after start_date"),
+            (self.pause_after_failures is None or 1 <= self.pause_after_failures <= 1000,
+             "pause_after_failures", f"must be 1-1000 or None, got {self.pause_after_failures}"),
+            (self.catchup in CATCHUP_POLICIES, "catchup",
+             f"must be one of {', '.join(CATCHUP_POLICIES)}, got {self.catchup!r}"),
+            (1 <= self.catchup_max <= 100, "catchup_max", f"must be 1-100, got {self.catchup_max}"),
         ]
         for ok, fld, reason in checks:
             if not ok:

@@ -23,4 +23,6 @@ RUN_DURATION = "RunDuration"            # Milliseconds
 START_LAG = "StartLag"                  # Seconds from the slot's scheduled time to start
 ATTEMPTS = "Attempts"                   # Count: the attempt number of a finished run
 CONSECUTIVE_FAILURES = "ConsecutiveFailures"  # Count: the job's current streak
+AUTO_PAUSED = "AutoPaused"              # Count: the job paused itself (pause_after_failures)
+MISSED_SLOTS = "MissedSlots"            # Count: due slots the auditor found with no run
 BAD_MESSAGE = "BadMessage"              # Count: a message without a usable job or slot

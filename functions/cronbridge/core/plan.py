@@ -15,7 +15,7 @@ from itertools import pairwise
 from typing import Literal
 
 from cronbridge.core.errors import PlanError, UnknownJobError
-from cronbridge.core.jobs import JobRegistry, JobSpec
+from cronbridge.core.jobs import JobRegistry, JobSpec, definition_site
 from cronbridge.core.schedule import Schedule, parse_schedule
 from cronbridge.core.slots import MAX_CLOCK_SKEW
 
@@ -83,6 +83,8 @@ class JobPlan:
 
     ``settle_seconds`` is the longest a slot can take from its first delivery to its final
     outcome (SUCCEEDED or DEAD) when every attempt uses its whole budget.
+    ``pause_after_failures`` and ``catchup`` say whether the worker may pause its job and
+    the auditor send it missed slots (both need permissions).
     """
 
     job: str
@@ -113,6 +115,8 @@ class JobPlan:
     flexible_window_minutes: int | None = None
     start_date: datetime | None = None
     end_date: datetime | None = None
+    pause_after_failures: int | None = None
+    catchup: str = "none"
 
     def schedule(self) -> Schedule:
         """The parsed schedule expression, in the job's zone."""
@@ -261,6 +265,8 @@ def plan_job(spec: JobSpec, app: str = DEFAULT_APP,
         flexible_window_minutes=spec.flexible_window_minutes,
         start_date=spec.start_date,
         end_date=spec.end_date,
+        pause_after_failures=spec.pause_after_failures,
+        catchup=spec.catchup,
     )
     check_job_plan(job_plan, app)
     return job_plan
@@ -344,10 +350,12 @@ def build_plan(registry: JobRegistry | Iterable[JobSpec], *, app: str = DEFAULT_
     specs = list(registry)
     if not specs:
         raise PlanError("no jobs are registered: import the modules that define them")
-    names = [spec.name for spec in specs]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise PlanError(f"duplicate job names: {', '.join(duplicates)}")
+    first: dict[str, JobSpec] = {}
+    for spec in specs:
+        other = first.setdefault(spec.name, spec)
+        if other is not spec:
+            raise PlanError(f"duplicate job name {spec.name!r}: defined by "
+                            f"{definition_site(other.func)} and {definition_site(spec.func)}")
     jobs = tuple(plan_job(spec, app, max_receive_count, scheduler_for_all=scheduler_for_all)
                  for spec in specs)
     table_name = f"{app}-runs"

@@ -36,6 +36,14 @@ class RunStore(Protocol):
         """The job's current streak of DEAD slots (one strongly consistent read)."""
 
 
+class Pauser(Protocol):
+    """Pauses a job the way an operator's ``cronbridge disable`` does (auto-pause)."""
+
+    def pause(self, job: str, *, reason: str, now: float) -> bool:
+        """Pause ``job`` unless it is paused already, recording ``reason`` and ``now``
+        (epoch seconds), and notify the operators; ``True`` when this call paused it."""
+
+
 class MessageActions(Protocol):
     """What the worker does to the message it is processing, beyond the batch response."""
 

@@ -18,6 +18,9 @@ class Status(str, Enum):
     FAILED = "FAILED"      # a retry is due
     DEAD = "DEAD"          # out of attempts or permanent; its message is in the DLQ
     SKIPPED = "SKIPPED"
+    # Recorded by the auditor for a due slot that got no run once none could come any more;
+    # any later delivery (a late event, a backfill, a catch-up) still claims it.
+    MISSED = "MISSED"
 
 
 class Outcome(str, Enum):
@@ -49,6 +52,7 @@ class Expect(str, Enum):
     FAILED = "FAILED"
     EXPIRED = "EXPIRED"   # RUNNING under an expired lease: take over
     DEAD = "DEAD"         # redrive: only with the DLQ message's dead token
+    MISSED = "MISSED"     # a slot the auditor recorded as missed: its first attempt
 
 
 @dataclass(frozen=True)
@@ -269,6 +273,8 @@ def decide_conflict(conflict: Conflict, ctx: ConflictContext) -> Decision:
                 return ReturnLater(remaining(run.lease_expires_at, ctx.now), "running")
             return Retry(Expect.EXPIRED, run.attempt, run.lease_token, run.attempt + 1,
                          run.max_attempts, run.trigger, run.checkpoint)
+        if run.status is Status.MISSED:
+            return Retry(Expect.MISSED, 0, None, 1, ctx.max_attempts)
         if run.status is Status.FAILED:
             return Retry(Expect.FAILED, run.attempt, None, run.attempt + 1, run.max_attempts,
                          run.trigger, run.checkpoint)

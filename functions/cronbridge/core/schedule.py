@@ -21,7 +21,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone as _dt_timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone as _dt_timezone, tzinfo
 from itertools import islice
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -192,6 +192,9 @@ _DOW = _Field("day-of-week", 1, 7, 7, DAY_NAMES)
 # AWS states no maximum increment for years; the span of valid years is the only useful one.
 _YEAR = _Field("year", FIRST_YEAR, LAST_YEAR, LAST_YEAR - FIRST_YEAR)
 _FIELDS = (_MINUTES, _HOURS, _DOM, _MONTH, _DOW, _YEAR)
+_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # February: +1 in leap years
+# `*` in a plain field: every value, built once (the year field alone has 230).
+_EVERY = {f: tuple(range(f.lo, f.hi + 1)) for f in _FIELDS}
 _DIGITS = re.compile(r"[0-9]+")
 
 # A day rule maps (AWS weekday of the 1st, days in month) to the sorted matching days.
@@ -206,9 +209,18 @@ def _days_in_set(days: tuple[int, ...]) -> DayRule:
     return lambda first, mlen: tuple(d for d in days if d <= mlen)
 
 
+def _every_day(first: int, mlen: int) -> tuple[int, ...]:
+    return _EVERY[_DOM][:mlen]
+
+
 def _weekdays_in_set(weekdays: frozenset[int]) -> DayRule:
-    return lambda first, mlen: tuple(
-        d for d in range(1, mlen + 1) if _aws_weekday(first, d) in weekdays)
+    def rule(first: int, mlen: int) -> tuple[int, ...]:
+        # The days of the first week that match, then the same days of each later week: in
+        # order, with no per-day weekday test and no sort.
+        offsets = sorted((w - first) % 7 + 1 for w in weekdays)
+        return tuple(d + week for week in range(0, mlen, 7) for d in offsets
+                     if d + week <= mlen)
+    return rule
 
 
 def _last_minus(offset: int) -> DayRule:
@@ -298,7 +310,7 @@ class _Parser:
         return out
 
     def value(self, f: _Field, text: str, item: _Token) -> int:
-        if _DIGITS.fullmatch(text):
+        if text.isascii() and text.isdigit():  # as _DIGITS, without the regex
             v = int(text)
         elif f.names and text.upper() in f.names:
             return f.lo + f.names.index(text.upper())
@@ -314,8 +326,9 @@ class _Parser:
             raise self.fail(f.name, item, f"value must be {f.lo}-{f.hi}{hint}")
         return v
 
-    def values(self, f: _Field, item: _Token) -> set[int]:
-        """Values of one list item: ``*``, ``v``, ``a-b``, ``*/n``, ``v/n`` or ``a-b/n``."""
+    def values(self, f: _Field, item: _Token) -> range | set[int]:
+        """Values of one list item: ``*``, ``v``, ``a-b``, ``*/n``, ``v/n`` or ``a-b/n``
+        (ascending when a ``range``)."""
         text = item.text
         step: int | None = None
         if "/" in text:
@@ -347,12 +360,18 @@ class _Parser:
         else:
             start = self.value(f, text, item)
             end = f.hi if step is not None else start
+        if end >= start:
+            return range(start, end + 1, step or 1)
+        # A wrap-around range (`20-2`, `NOV-FEB`), stepping on through the wrap.
         span = f.hi - f.lo + 1
-        if end < start:  # wrap-around range (`20-2`, `NOV-FEB`), stepping on through the wrap
-            end += span
-        return {f.lo + (v - f.lo) % span for v in range(start, end + 1, step or 1)}
+        return {f.lo + (v - f.lo) % span for v in range(start, end + span + 1, step or 1)}
 
     def plain_field(self, f: _Field, token: _Token) -> tuple[int, ...]:
+        text = token.text
+        if text == "*":
+            return _EVERY[f]
+        if text.isascii() and text.isdigit() and f.lo <= int(text) <= f.hi:
+            return (int(text),)  # one plain value: the other common case
         items = self.items(token)
         if not items:
             raise self.fail(f.name, token, "the field has no values")
@@ -363,11 +382,18 @@ class _Parser:
                                 "'?' is only allowed in day-of-month or day-of-week")
             if item.text == "*" and len(items) > 1:
                 raise self.fail(f.name, item, "'*' cannot be combined with other list items")
-            out |= self.values(f, item)
+            values = self.values(f, item)
+            if len(items) == 1 and isinstance(values, range):
+                return tuple(values)  # the common case, already sorted: no set, no sort
+            out.update(values)
         return tuple(sorted(out))
 
     def day_field(self, f: _Field, token: _Token) -> DayRule | None:
         """The field's day rule, or ``None`` for ``?``."""
+        if token.text == "?":
+            return None
+        if token.text == "*":
+            return _every_day if f is _DOM else _weekdays_in_set(frozenset(_EVERY[_DOW]))
         items = self.items(token)
         if not items:
             raise self.fail(f.name, token, "the field has no values")
@@ -386,7 +412,7 @@ class _Parser:
                 raise self.fail(f.name, item, "'W' is only allowed in day-of-month")
         values: set[int] = set()
         for item in items:
-            values |= self.values(f, item)
+            values.update(self.values(f, item))
         if f is _DOM:
             return _days_in_set(tuple(sorted(values)))
         return _weekdays_in_set(frozenset(values))
@@ -445,8 +471,12 @@ class _Parser:
                             f"the other field is the day rule")
         rule = dom if dom is not None else dow
         assert rule is not None
-        self.check_possible(rule, months, dom_t if dom is not None else dow_t,
-                            _DOM if dom is not None else _DOW)
+        # Every month has every weekday and a first day: only a day-of-month rule or a
+        # special day-of-week (L, #) can name a day that never comes.
+        if dom is not None and rule is not _every_day:
+            self.check_possible(rule, months, dom_t, _DOM)
+        elif dom is None and self.is_special(_DOW, dow_t.text):
+            self.check_possible(rule, months, dow_t, _DOW)
         return minutes, hours, rule, months, years
 
     def check_possible(self, rule: DayRule, months: tuple[int, ...], token: _Token,
@@ -482,8 +512,8 @@ class CronSchedule(Schedule):
     def _days(self, year: int, month: int) -> tuple[int, ...]:
         days = self._by_month.get((year, month))
         if days is None:
-            py_weekday, mlen = calendar.monthrange(year, month)
-            shape = (py_weekday + 1) % 7 + 1, mlen
+            mlen = _MONTH_DAYS[month] + (month == 2 and calendar.isleap(year))
+            shape = (date(year, month, 1).weekday() + 1) % 7 + 1, mlen
             days = self._by_shape.get(shape)
             if days is None:
                 days = self._by_shape[shape] = self._rule(*shape)

@@ -108,11 +108,16 @@ class EventSourceMapping:
         sqs: a boto3 SQS client.
         job: the job's queue and function settings.
         handler: ``handler(event, context) -> {"batchItemFailures": [...]}``.
+        ready: ``ready(queue_url) -> bool``, whether a receive would find anything; when
+            given, an idle queue is not polled (Lambda long-polls: an idle queue costs it
+            nothing).
     """
 
     def __init__(self, sqs: Any, job: JobResources, handler: Callable[[dict, Any], dict],
-                 clock: SimulatedClock, region: str = "us-east-1") -> None:
+                 clock: SimulatedClock, region: str = "us-east-1",
+                 ready: Callable[[str], bool] | None = None) -> None:
         self.sqs = sqs
+        self.ready = ready
         self.job = job
         self.handler = handler
         self.clock = clock
@@ -122,6 +127,8 @@ class EventSourceMapping:
 
     def poll(self) -> int:
         """Deliver one batch; returns how many messages it held (0 = nothing visible)."""
+        if self.ready is not None and not self.ready(self.job.queue_url):
+            return 0
         messages = self.sqs.receive_message(
             QueueUrl=self.job.queue_url, MaxNumberOfMessages=self.job.plan.batch_size,
             AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])

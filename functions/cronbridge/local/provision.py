@@ -52,6 +52,12 @@ def provision(plan: DeploymentPlan) -> dict[str, JobResources]:
     return {job.job: _provision_job(job) for job in plan.jobs}
 
 
+def alarm_topic(plan: DeploymentPlan) -> str:
+    """Create (idempotently) the SNS topic ``<app>-alarms`` that stands for the stack's alarm
+    topic; returns its ARN."""
+    return boto3.client("sns").create_topic(Name=f"{plan.app}-alarms")["TopicArn"]
+
+
 def _provision_job(job: JobPlan) -> JobResources:
     sqs = boto3.client("sqs")
     events = boto3.client("events")

@@ -22,32 +22,36 @@ import logging
 import socket
 import sys
 import time
+from collections.abc import Callable
 from contextlib import redirect_stdout
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, TextIO
 
+import boto3
+
+from cronbridge.adapters.dynamodb import DynamoRunStore
 from cronbridge.adapters.eventbridge import ENABLED, EventBridgeRules
 from cronbridge.core.jobs import load_job_modules
 from cronbridge.core.messages import scheduled_event
 from cronbridge.core.plan import DEFAULT_APP, build_plan
 from cronbridge.core.schedule import RateSchedule, Schedule, parse_schedule
 from cronbridge.local.clock import WallClock
-from cronbridge.local.embedded import (LOCAL_ACCOUNT, LOCAL_ENV, moto_speedups,
-                                       local_environment)
+from cronbridge.local.embedded import LOCAL_ACCOUNT, LOCAL_ENV, local_environment, moto_speedups
 from cronbridge.local.esm import EventSourceMapping, ObservedWorker
-from cronbridge.local.provision import JobResources, provision
+from cronbridge.local.provision import JobResources, alarm_topic, provision
 from cronbridge.local.scheduler import Firing, LocalScheduler
 from cronbridge.local_resources import run_local_resources
 from cronbridge.project import load_project
+from cronbridge.runtime.auditor import Auditor, queue_sender
 from cronbridge.runtime.settings import ENV_APP, ENV_JOB_MODULES, Settings
 from cronbridge.service import Ack, Result
 
 DEFAULT_PORT = 5055
 HOST = "127.0.0.1"
 TICK_SECONDS = 1.0
+AUDIT_EVERY_TICKS = 60  # the auditor's schedule, compressed from 15 minutes
 # The local-resources hooks seed data for this long from the start (e.g. the demo's emails).
 SEED_WINDOW = timedelta(days=1)
 
@@ -120,14 +124,17 @@ def export_line(endpoint: str, app: str, job_modules: tuple[str, ...]) -> str:
 
 def serve(port: int = DEFAULT_PORT, *, job_modules: tuple[str, ...] | None = None,
           app: str = DEFAULT_APP, log_path: Path = Path(".cronbridge/local/serve.log"),
-          out: TextIO | None = None, ticks: int | None = None) -> None:
+          out: TextIO | None = None, ticks: int | None = None,
+          dashboard_port: int | None = None) -> None:
     """Serve the embedded AWS on ``127.0.0.1:port`` and run the clock until interrupted.
 
-    Prints the endpoint and the ``export`` line, then one line per handled message, to
-    ``out`` (default stdout); the worker's JSON logs and EMF metrics go to ``log_path``.
+    Prints the endpoint, the ``export`` line and the dashboard's URL, then one line per
+    handled message, to ``out`` (default stdout); the worker's JSON logs and EMF metrics go
+    to ``log_path``. Auto-pause notifications go to the SNS topic ``<app>-alarms``.
 
     Args:
         ticks: stop after this many one-second ticks (tests); ``None`` runs until Ctrl-C.
+        dashboard_port: serve the web dashboard on this port; ``None`` for none.
 
     Raises:
         PortInUse: the port is taken.
@@ -149,11 +156,12 @@ def serve(port: int = DEFAULT_PORT, *, job_modules: tuple[str, ...] | None = Non
         # The server runs in this process, so the simulation's speed-up applies to it too.
         with local_environment({"AWS_ENDPOINT_URL": endpoint}), moto_speedups(), \
                 log_path.open("a") as log:
-            settings = Settings(app=app, table_name=f"{app}-runs",
-                                job_modules=job_modules or load_project().job_modules)
-            registry = load_job_modules(settings.job_modules)
-            plan = build_plan(registry, app=app, job_modules=settings.job_modules)
+            modules = job_modules or load_project().job_modules
+            registry = load_job_modules(modules)
+            plan = build_plan(registry, app=app, job_modules=modules)
             resources = provision(plan)
+            settings = Settings(app=app, table_name=plan.table_name, job_modules=modules,
+                                alarm_topic_arn=alarm_topic(plan))
             start = WallClock().now().replace(second=0, microsecond=0)
             run_local_resources(settings.job_modules, start, start + SEED_WINDOW)
             mappings = _install_worker(settings, plan, registry, resources, log, out)
@@ -161,17 +169,27 @@ def serve(port: int = DEFAULT_PORT, *, job_modules: tuple[str, ...] | None = Non
                   f"{len(plan.jobs)} jobs: {', '.join(j.job for j in plan.jobs)}\n"
                   f"In another shell:\n  {export_line(endpoint, app, settings.job_modules)}\n"
                   f"  cronbridge jobs\n"
-                  f"Worker logs: {log_path}. Ctrl-C stops.", file=out, flush=True)
-            _run_clock(plan, resources, mappings, start, log, ticks)
+                  + (f"Dashboard: {_dashboard(app, modules, dashboard_port)}\n"
+                     if dashboard_port else "")
+                  + f"Worker logs: {log_path}. Ctrl-C stops.", file=out, flush=True)
+            auditor = Auditor(plan, registry, DynamoRunStore(plan.table_name),
+                              handler_telemetry(), queue_sender(boto3.client("sqs")))
+            _run_clock(plan, resources, mappings, start, log, ticks, auditor)
     finally:
         server.stop()
+
+
+def _dashboard(app: str, modules: tuple[str, ...], port: int) -> str:
+    """Start the dashboard on this server (its environment points the SDK here)."""
+    from cronbridge.cli.dashboard_cmd import start_dashboard
+    from cronbridge.cli.target import Target
+
+    return start_dashboard(Target.load(load_project(app=app, job_modules=modules)), port)
 
 
 def _install_worker(settings: Settings, plan: Any, registry: Any,
                     resources: dict[str, JobResources], log: TextIO,
                     out: TextIO) -> list[EventSourceMapping]:
-    import boto3
-
     from cronbridge.runtime import handler
     from cronbridge.runtime.wiring import Worker
 
@@ -183,11 +201,16 @@ def _install_worker(settings: Settings, plan: Any, registry: Any,
                                LOCAL_ENV["AWS_REGION"]) for res in resources.values()]
 
 
+def handler_telemetry() -> Any:
+    """The worker's telemetry (its logs and metrics go to the serve log)."""
+    from cronbridge.runtime import handler
+
+    return handler.telemetry
+
+
 def _run_clock(plan: Any, resources: dict[str, JobResources],
                mappings: list[EventSourceMapping], start: datetime, log: TextIO,
-               ticks: int | None) -> None:
-    import boto3
-
+               ticks: int | None, auditor: Auditor) -> None:
     sqs = boto3.client("sqs")
     rules = EventBridgeRules(boto3.client("events"))
     scheduler = LocalScheduler(plan, boto3.client("scheduler"), sqs)
@@ -210,6 +233,9 @@ def _run_clock(plan: Any, resources: dict[str, JobResources],
             for mapping in mappings:
                 while mapping.poll():
                     pass
+            if count % AUDIT_EVERY_TICKS == 0:
+                # Only slots since the server started: before it nothing could have run.
+                auditor.run(now, not_before=start)
         time.sleep(max(0.0, TICK_SECONDS - (clock.now() - now).total_seconds()))
 
 

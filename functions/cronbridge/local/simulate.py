@@ -40,7 +40,7 @@ from cronbridge.local.chaos import (
     instrument,
 )
 from cronbridge.local.clock import SimulatedClock
-from cronbridge.local.embedded import LOCAL_ACCOUNT, embedded_aws
+from cronbridge.local.embedded import LOCAL_ACCOUNT, embedded_aws, queue_has_visible_messages
 from cronbridge.local.esm import EventSourceMapping, ObservedWorker
 from cronbridge.local.provision import JobResources, provision
 from cronbridge.local.scheduler import Firing, LocalScheduler
@@ -169,7 +169,8 @@ def run_simulation(start: datetime, duration: timedelta, *, chaos: Chaos | None 
                                          instrument(registry, ledger, chaos, rng),
                                          clock, rng, chaos, ledger)
         sqs = boto3.client("sqs")
-        mappings = [EventSourceMapping(sqs, res, handler.lambda_handler, clock, REGION)
+        mappings = [EventSourceMapping(sqs, res, handler.lambda_handler, clock, REGION,
+                                       ready=queue_has_visible_messages)
                     for res in resources.values()]
         fires = fire_times(plan, resources, start, end, seed)
         _drive(clock, fires, resources, mappings, sqs, chaos, rng, end)

@@ -16,6 +16,7 @@ ENV_JOB = "CRONBRIDGE_JOB"
 ENV_QUEUE_URL = "CRONBRIDGE_QUEUE_URL"
 ENV_DLQ_URL = "CRONBRIDGE_DLQ_URL"
 ENV_LOG_PAYLOADS = "CRONBRIDGE_LOG_PAYLOADS"
+ENV_ALARM_TOPIC = "CRONBRIDGE_ALARM_TOPIC_ARN"
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class Settings:
             ``CRONBRIDGE_DLQ_URL``); looked up by name from the plan when unset.
         log_payloads: include payload bodies in logs (``CRONBRIDGE_LOG_PAYLOADS=1``); off by
             default because payloads may carry personal data.
+        alarm_topic_arn: where an auto-pause is announced (``CRONBRIDGE_ALARM_TOPIC_ARN``);
+            ``None`` announces nothing.
     """
 
     app: str = "cronbridge"
@@ -40,6 +43,7 @@ class Settings:
     queue_url: str | None = None
     dlq_url: str | None = None
     log_payloads: bool = False
+    alarm_topic_arn: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -55,4 +59,5 @@ class Settings:
             queue_url=env.get(ENV_QUEUE_URL) or None,
             dlq_url=env.get(ENV_DLQ_URL) or None,
             log_payloads=(env.get(ENV_LOG_PAYLOADS) or "").lower() in ("1", "true", "yes"),
+            alarm_topic_arn=env.get(ENV_ALARM_TOPIC) or None,
         )

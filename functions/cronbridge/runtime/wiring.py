@@ -13,6 +13,7 @@ from cronbridge.adapters.sqs import SqsMessageActions, plain_attributes
 from cronbridge.core.jobs import JobRegistry, load_job_modules
 from cronbridge.core.plan import DeploymentPlan, build_plan
 from cronbridge.core.ports import Clock, Telemetry
+from cronbridge.runtime.autopause import AutoPauser
 from cronbridge.runtime.settings import Settings
 from cronbridge.service import Ack, Message, Result, SlotService
 
@@ -50,6 +51,8 @@ class Worker:
         self._sqs = sqs_client
         self._services: dict[str, SlotService] = {}
         self.rng = rng
+        self.pauser = AutoPauser(self.plan, self.store, topic_arn=settings.alarm_topic_arn,
+                                 client=boto3.client)
 
     @property
     def sqs(self) -> Any:
@@ -74,7 +77,8 @@ class Worker:
         return SlotService(registry=self.registry, plan=self.plan, store=self.store,
                            actions=SqsMessageActions(self.sqs, queue_url, dlq_url),
                            telemetry=self.telemetry, clock=self.clock, serves=serves,
-                           rng=self.rng, log_payloads=self.settings.log_payloads)
+                           rng=self.rng, log_payloads=self.settings.log_payloads,
+                           pauser=self.pauser)
 
     def process(self, record: Any, *, remaining_ms: Callable[[], int],
                 request_id: str | None = None, trace_id: str | None = None) -> Result:

@@ -1,4 +1,4 @@
-"""A job's fire-time grid as its rule really fires it, for ``jobs`` and ``backfill``."""
+"""A job's fire-time grid as its rule really fires it, for listings, backfills and audits."""
 
 from __future__ import annotations
 
