@@ -20,6 +20,8 @@ Context options (``cdk synth -c KEY=VALUE`` or ``cdk.json``), all optional:
                                     stack (dev)
 ``cronbridge:demo_sender``          the demo's SES sender identity (default
                                     ``noreply@cronbridge.example``)
+``cronbridge:scheduler_for_all``    ``true``: every job on EventBridge Scheduler, not only the
+                                    jobs whose settings need it (past 300 rules a bus)
 ==================================  ==========================================================
 """
 
@@ -94,6 +96,7 @@ class CronbridgeStack(Stack):
             removal_policy=removal_policy,
             job_stacks=self._int_context("job_stacks", DEFAULT_JOB_STACKS),
             environment=environment,
+            scheduler_for_all=str(self._context("scheduler_for_all", "false")).lower() == "true",
         )
         if self.demo_data:
             self.demo_data.grant(self.jobs)

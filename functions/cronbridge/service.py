@@ -352,7 +352,7 @@ class SlotService:
                              scheduled_time=delivery.scheduled_time, attempt=claim.attempt,
                              trigger=claim.trigger, payload=delivery.payload,
                              logger=self.telemetry.logger, resume_state=resume_state,
-                             _remaining_ms=remaining_ms or (lambda: 0),
+                             key=delivery.key, _remaining_ms=remaining_ms or (lambda: 0),
                              _checkpoint=save_checkpoint)
         with self.telemetry.span(f"run {spec.name}", job=spec.name, slot=delivery.slot):
             try:

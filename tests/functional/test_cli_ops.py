@@ -23,8 +23,15 @@ def app() -> Iterator[Deployed]:
 def test_jobs_lists_every_job_with_schedule_state_and_dlq_depth(app: Deployed) -> None:
     rows = {row["job"]: row for row in app.cb_json("jobs")}
 
-    assert set(rows) == {"cache-refresh", "daily-aggregation", "email-outbox", "health-report",
-                         "log-purge"}
+    assert set(rows) == {"cache-refresh", "customer-digest", "daily-aggregation",
+                         "email-outbox", "health-report", "log-purge", "regional-export"}
+    # A job on Scheduler: its schedule's state, next times in UTC and in its zone.
+    berlin = rows["regional-export"]
+    assert (berlin["via"], berlin["timezone"], berlin["state"]) == (
+        "scheduler", "Europe/Berlin", "enabled")
+    assert [t["local"][11:] for t in berlin["next_local"]] == ["03:00"] * 3
+    # A dynamic job fires per key only.
+    assert rows["customer-digest"]["next_fire_times"] == []
     daily = rows["daily-aggregation"]
     assert daily["schedule"] == "cron(15 0 * * ? *)"
     assert daily["schedule_description"] == "at 00:15 UTC"
@@ -96,7 +103,7 @@ def test_trigger_merges_the_payload_and_generates_a_slot(app: Deployed) -> None:
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("trigger", "nope"), "unknown job 'nope'; known jobs: cache-refresh, daily-aggregation"),
+    (("trigger", "nope"), "unknown job 'nope'; known jobs: cache-refresh, customer-digest"),
     (("trigger", "log-purge", "--payload", "{days: 3}"), "--payload: not JSON"),
     (("trigger", "log-purge", "--payload", "[3]"), "must be a JSON object, got list"),
     (("trigger", "log-purge", "--slot", "has space"), "followed by 1-128 of"),

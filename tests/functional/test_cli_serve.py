@@ -4,9 +4,12 @@ handler, honours ``disable`` at once, and stops cleanly on Ctrl-C."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import boto3
@@ -62,6 +65,28 @@ def test_a_trigger_runs_on_the_served_worker(served: Served,
     served.wait_for("manual:serve-1")
     code, output = cb("history", "health-report")
     assert code == 0 and "manual:serve-1" in output and "SUCCEEDED" in output
+
+
+def test_a_schedule_created_while_serving_runs_within_its_minute(
+        served: Served, second_terminal: dict[str, str]) -> None:
+    """The "done when" case: `schedules create` against `local --serve`, then `history`."""
+    code, output = cb("schedules", "create", "customer-digest", "walk-in", "--expression",
+                      "cron(* * * * ? *)", "--payload", '{"to": "walk-in@example.com"}')
+    assert code == 0, output
+    created = time.time()
+    # Its next minute comes within 60 s, then the worker's line (a generous ceiling: the
+    # machine may be loaded).
+    line = served.wait_for("#walk-in succeeded")
+    assert "customer-digest" in line
+    code, output = cb("history", "customer-digest", "--key", "walk-in", "--json")
+    assert code == 0, output
+    runs = json.loads(output)
+    assert runs and all(r["status"] == "SUCCEEDED" for r in runs)
+    # Slots are whole minutes from the one after the schedule was created, never earlier.
+    first = datetime.fromisoformat(runs[-1]["slot"].removesuffix("#walk-in").replace("Z",
+                                                                                    "+00:00"))
+    assert created - 60 < first.timestamp() <= created + 60
+    assert cb("schedules", "delete", "customer-digest", "walk-in")[0] == 0
 
 
 def test_disable_takes_effect_on_the_served_rule(served: Served,

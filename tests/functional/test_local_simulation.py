@@ -27,10 +27,11 @@ def test_every_slot_is_accounted_for(simulation):
 def test_expected_slots_follow_the_schedules(simulation):
     jobs = simulation.jobs
     # 4 hours from midnight: email-outbox every 5 min, cache-refresh every 15, health hourly,
-    # daily-aggregation at 00:15, log-purge at 03:00.
+    # daily-aggregation at 00:15, log-purge at 03:00, regional-export at 03:00 Berlin
+    # (02:00Z), customer-digest at 08:00 in Singapore (00:00Z) and Kolkata (02:30Z).
     assert {name: j.expected for name, j in jobs.items()} == {
-        "cache-refresh": 16, "daily-aggregation": 1, "email-outbox": 48,
-        "health-report": 4, "log-purge": 1}
+        "cache-refresh": 16, "customer-digest": 2, "daily-aggregation": 1,
+        "email-outbox": 48, "health-report": 4, "log-purge": 1, "regional-export": 1}
 
 
 def test_every_job_succeeds_and_failures_are_retried(simulation):

@@ -84,9 +84,31 @@ def test_derived_names_over_aws_limits(asset: LambdaAsset) -> None:
         _synth(asset, [_spec(name=long_job)], app=app)
 
 
-def test_timezone_schedules_are_refused(asset: LambdaAsset) -> None:
-    with pytest.raises(PlanError, match="need EventBridge Scheduler"):
-        _synth(asset, [_spec(timezone="Europe/Paris")])
+def test_an_invalid_zone_names_the_job() -> None:
+    with pytest.raises(JobDefinitionError, match=r"job 'nightly': schedule is invalid: "
+                                                 r"timezone 'Europe/Pariss'"):
+        _spec(timezone="Europe/Pariss")
+
+
+@pytest.mark.parametrize("settings, found", [
+    ({"schedule": "at(2027-01-01T09:00:00)"}, "at()"),
+    ({"timezone": "Europe/Paris"}, "timezone"),
+    ({"flexible_window_minutes": 5}, "flexible_window_minutes")])
+def test_scheduler_only_settings_on_a_rule(asset: LambdaAsset, settings, found) -> None:
+    with pytest.raises(PlanError, match=rf"job 'nightly': {re.escape(found)} needs EventBridge "
+                                        r"Scheduler, but the job sets scheduler=False"):
+        _synth(asset, [_spec(scheduler=False, **settings)])
+
+
+def test_a_window_as_wide_as_the_period(asset: LambdaAsset) -> None:
+    with pytest.raises(PlanError, match=r"job 'nightly': flexible_window_minutes=60 is not "
+                                        r"narrower than the schedule's shortest gap \(1:00:00\)"):
+        _synth(asset, [_spec(schedule="rate(1 hour)", flexible_window_minutes=60)])
+    # A Berlin 02:30 daily schedule's shortest gap is 24 h: spring skips a day, autumn adds
+    # an hour, neither shortens it.
+    plan = build_plan([_spec(schedule="cron(30 2 * * ? *)", timezone="Europe/Berlin",
+                             flexible_window_minutes=1380)])
+    assert plan.job("nightly").via == "scheduler"
 
 
 def test_duration_override_for_an_unknown_job(asset: LambdaAsset) -> None:

@@ -17,7 +17,8 @@ from cronbridge.core import metrics
 from cronbridge.core.plan import DLQ_RETENTION_SECONDS, JobPlan
 from cronbridge.runtime import settings
 
-DEMO_JOBS = ["log-purge", "daily-aggregation", "cache-refresh", "email-outbox", "health-report"]
+DEMO_JOBS = ["log-purge", "daily-aggregation", "cache-refresh", "email-outbox", "health-report",
+             "regional-export", "customer-digest"]
 
 
 def _arn(logical_id: str) -> dict:
@@ -32,6 +33,18 @@ def _logical_id(template, resource_type: str, **props) -> str:
 
 @pytest.fixture(scope="module", params=DEMO_JOBS)
 def job(request, demo: Synthesized) -> JobPlan:
+    return demo.stack.jobs.plan.job(request.param)
+
+
+@pytest.fixture(scope="module", params=DEMO_JOBS[:5])
+def rule_job(request, demo: Synthesized) -> JobPlan:
+    """The demo jobs on EventBridge rules (the other two are on Scheduler)."""
+    return demo.stack.jobs.plan.job(request.param)
+
+
+@pytest.fixture(scope="module", params=DEMO_JOBS[:6])
+def timed_job(request, demo: Synthesized) -> JobPlan:
+    """The demo jobs with a job-level schedule (customer-digest fires per key only)."""
     return demo.stack.jobs.plan.job(request.param)
 
 
@@ -82,7 +95,9 @@ def test_queue_and_dlq(demo: Synthesized, job: JobPlan) -> None:
     assert job.dlq_max_message_bytes > job.queue_max_message_bytes + 10_000
 
 
-def test_rule_targets_queue_with_retry_policy_and_dlq(demo: Synthesized, job: JobPlan) -> None:
+def test_rule_targets_queue_with_retry_policy_and_dlq(demo: Synthesized,
+                                                      rule_job: JobPlan) -> None:
+    job = rule_job
     template = demo.job_template(job.job)
     queue = _logical_id(template, "AWS::SQS::Queue", QueueName=job.queue_name)
     dlq = _logical_id(template, "AWS::SQS::Queue", QueueName=job.dlq_name)
@@ -107,7 +122,8 @@ def _policy_statements(template, queue_logical_id: str) -> list[dict]:
 
 
 def test_queue_policies_admit_only_the_rule_and_enforce_tls(demo: Synthesized,
-                                                            job: JobPlan) -> None:
+                                                            rule_job: JobPlan) -> None:
+    job = rule_job
     template = demo.job_template(job.job)
     rule = _logical_id(template, "AWS::Events::Rule", Name=job.rule_name)
     for name in (job.queue_name, job.dlq_name):
@@ -246,7 +262,10 @@ def test_alarms(demo: Synthesized, job: JobPlan) -> None:
          "ApproximateNumberOfMessagesVisible", "Maximum", 0, "GreaterThanThreshold",
          [{"Name": "QueueName", "Value": job.dlq_name}]),
         (f"cronbridge-{job.job}-failed-invocations", "AWS/Events", "FailedInvocations", "Sum",
-         0, "GreaterThanThreshold", [{"Name": "RuleName", "Value": job.rule_name}]),
+         0, "GreaterThanThreshold", [{"Name": "RuleName", "Value": job.rule_name}])
+        if job.via == "rule" else
+        (f"cronbridge-{job.job}-failed-invocations", "AWS/Scheduler", "TargetErrorCount", "Sum",
+         0, "GreaterThanThreshold", [{"Name": "ScheduleGroup", "Value": job.schedule_group}]),
         (f"cronbridge-{job.job}-throttles", "AWS/Lambda", "Throttles", "Sum", 0,
          "GreaterThanThreshold", [{"Name": "FunctionName", "Value": job.function_name}]),
     ]
@@ -266,11 +285,13 @@ def test_alarms(demo: Synthesized, job: JobPlan) -> None:
 
 
 # Each demo job's longest gap between fire times (every one is enabled and fires often).
+# regional-export runs at 03:00 Berlin time: 25 h apart across the autumn change.
 DEMO_GAPS = {"log-purge": 86400, "daily-aggregation": 86400, "cache-refresh": 900,
-             "email-outbox": 300, "health-report": 3600}
+             "email-outbox": 300, "health-report": 3600, "regional-export": 90000}
 
 
-def test_missed_slot_alarm(demo: Synthesized, job: JobPlan) -> None:
+def test_missed_slot_alarm(demo: Synthesized, timed_job: JobPlan) -> None:
+    job = timed_job
     template = demo.job_template(job.job)
     topic_param = {"Ref": Match.string_like_regexp("AlarmsTopic")}
     # The window: the longest gap plus 15 minutes and the retry budget, in whole minutes.

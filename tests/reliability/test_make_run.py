@@ -20,8 +20,8 @@ def test_the_demo_day_accounts_for_every_slot(tmp_path):
     result.output = result.stdout + result.stderr
     assert result.returncode == 0, result.output
     data = json.loads(summary.read_text())
-    assert data["slots_accounted"] == data["slots_expected"] == 410
+    assert data["slots_accounted"] == data["slots_expected"] == 414  # + Scheduler jobs
     assert all(job["succeeded"] > 0 for job in data["jobs"].values())
     # cache-refresh fails on purpose: retries and dead letters are part of the demo.
     assert data["jobs"]["cache-refresh"]["dead"] > 0
-    assert "cache-refresh" in result.output and "410/410" in result.output
+    assert "cache-refresh" in result.output and "414/414" in result.output

@@ -60,7 +60,9 @@ def test_a_failing_hook_is_named_with_its_error():
 
 def test_the_demo_creates_its_resources_with_the_public_hook():
     import cronbridge_examples
+    from cronbridge_examples.customer_digest import create_schedules
     from cronbridge_examples.seed import seed_demo
 
-    assert hooks_in(["cronbridge_examples"]) == [seed_demo]
+    # The customers' digest schedules, then the data (modules in import order).
+    assert hooks_in(["cronbridge_examples"]) == [create_schedules, seed_demo]
     assert not hasattr(cronbridge_examples, "local_setup")

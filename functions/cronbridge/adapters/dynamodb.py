@@ -4,7 +4,8 @@ One table, partition key ``pk`` = job name (so IAM can confine a job's function 
 items with ``dynamodb:LeadingKeys``), sort key ``sk``:
 
 * ``RUN#<slot>``: one item per slot (the run record of DESIGN.md §3);
-* ``JOB``: one item per job (paused flag, failure streak, last status, the active run).
+* ``JOB``: one item per job (paused flag, failure streak, last status, the active run);
+  ``JOB#<key>`` the same per key of a dynamic job, so keys never block each other's overlap.
 
 Every state change is one conditional write. Claims and finishes that touch both the run
 and the job record use one ``TransactWriteItems`` call, and ask for the old item on a failed
@@ -29,6 +30,7 @@ from cronbridge.core.errors import StoreBusyError
 from cronbridge.core.slots import MANUAL_PREFIX
 from cronbridge.core.runstate import (Claim, Conflict, Expect, Finish, JobSnapshot, Outcome,
                                       RunSnapshot, Skip, Status)
+from cronbridge.core.slots import slot_key
 
 RUN_PREFIX = "RUN#"
 JOB_SK = "JOB"
@@ -132,6 +134,13 @@ def run_key(slot: str) -> str:
     return f"{RUN_PREFIX}{slot}"
 
 
+def job_record_key(slot: str) -> str:
+    """The sort key of the job record a slot's claim and finish update: ``JOB``, or
+    ``JOB#<key>`` for a keyed slot (overlap, streak and last status per key)."""
+    key = slot_key(slot)
+    return JOB_SK if key is None else f"{JOB_SK}#{key}"
+
+
 def _busy(exc: PynamoDBException) -> bool:
     """Throttled, in conflict with another transaction, a 5xx, or no answer at all (a
     connection or read timeout, after the SDK's retries): worth trying again later. Anything
@@ -210,7 +219,7 @@ class DynamoRunStore:
         try:
             with TransactWrite(connection=Run._get_connection().connection) as tx:
                 tx.update(run, actions, condition=condition, return_values="ALL_OLD")
-                tx.update(Job(claim.job, JOB_SK), job_actions, condition=job_condition,
+                tx.update(Job(claim.job, job_record_key(claim.slot)), job_actions, condition=job_condition,
                           return_values="ALL_OLD")
         except TransactWriteError as exc:
             return self._conflict(exc, run_failed_index=0, job_index=1)
@@ -294,7 +303,7 @@ class DynamoRunStore:
             with TransactWrite(connection=Run._get_connection().connection) as tx:
                 tx.update(run, run_actions, condition=fence, return_values="ALL_OLD")
                 if job_update is not None:
-                    tx.update(Job(finish.job, JOB_SK), job_update[0], condition=job_update[1])
+                    tx.update(Job(finish.job, job_record_key(finish.slot)), job_update[0], condition=job_update[1])
             return True
         except TransactWriteError as exc:
             conflict = self._conflict(exc, run_failed_index=0, job_index=None)
@@ -353,7 +362,7 @@ class DynamoRunStore:
         if update is None:
             return
         try:
-            self.Job(original.job, JOB_SK).update(update[0], condition=update[1])
+            self.Job(original.job, job_record_key(original.slot)).update(update[0], condition=update[1])
         except UpdateError as exc:
             _raise_unless_condition_failed(exc)
 

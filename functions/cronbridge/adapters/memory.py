@@ -14,10 +14,12 @@ from typing import Any
 
 from cronbridge.core.runstate import (Claim, Conflict, Expect, Finish, JobSnapshot, Outcome,
                                       RunSnapshot, Skip, Status, redriven_to_success)
+from cronbridge.core.slots import KEY_SEPARATOR, slot_key
 
 
 class MemoryRunStore:
-    """Run records by ``(job, slot)`` and job records by job, behind one lock."""
+    """Run records by ``(job, slot)`` and job records by job (``job#key`` for a keyed slot,
+    as DynamoDB's ``JOB#<key>`` record), behind one lock."""
 
     def __init__(self) -> None:
         self.runs: dict[tuple[str, str], dict[str, Any]] = {}
@@ -28,7 +30,7 @@ class MemoryRunStore:
         with self._lock:
             key = (claim.job, claim.slot)
             run = self.runs.get(key)
-            job = self.jobs.setdefault(claim.job, {})
+            job = self.jobs.setdefault(_record(claim.job, claim.slot), {})
             run_ok = _claim_condition(claim, run)
             job_ok = ((not claim.check_paused or not job.get("paused"))
                       and (not claim.guard_overlap or job.get("active_slot") is None
@@ -82,7 +84,7 @@ class MemoryRunStore:
                 run["result_omitted"] = finish.result_omitted
             if finish.dead_token:
                 run.update(dead_token=finish.dead_token, dead_message_id=finish.dead_message_id)
-            job = self.jobs.setdefault(finish.job, {})
+            job = self.jobs.setdefault(_record(finish.job, finish.slot), {})
             job["updated_at"] = finish.now
             if finish.release_overlap and job.get("active_token") == finish.token:
                 for name in ("active_slot", "active_token", "active_lease_expires_at"):
@@ -127,6 +129,11 @@ class MemoryRunStore:
     def set_paused(self, job: str, paused: bool) -> None:
         with self._lock:
             self.jobs.setdefault(job, {})["paused"] = paused
+
+
+def _record(job: str, slot: str) -> str:
+    key = slot_key(slot)
+    return job if key is None else f"{job}{KEY_SEPARATOR}{key}"
 
 
 def _claim_condition(claim: Claim, run: dict[str, Any] | None) -> bool:

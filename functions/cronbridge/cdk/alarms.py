@@ -19,7 +19,7 @@ from constructs import Construct
 
 from cronbridge.core import metrics
 from cronbridge.core.plan import DeploymentPlan, JobPlan
-from cronbridge.core.schedule import longest_gap, parse_schedule
+from cronbridge.core.schedule import longest_gap
 from cronbridge.cdk.names import ALARM_KINDS, MISSED_SLOT, alarm_name
 
 DEFAULT_DURATION_ALARM_SECONDS = 300
@@ -57,6 +57,26 @@ def dlq_depth_metric(job: JobPlan) -> cloudwatch.Metric:
                              period=PERIOD)
 
 
+def delivery_failures_metric(job: JobPlan) -> cloudwatch.Metric:
+    """Deliveries to the job's queue that failed: the rule's ``AWS/Events``
+    ``FailedInvocations``, or for Scheduler ``AWS/Scheduler`` ``TargetErrorCount``, which
+    Scheduler publishes per schedule group only (the app's group, or a dynamic job's own)."""
+    if job.via == "rule":
+        return cloudwatch.Metric(namespace="AWS/Events", metric_name="FailedInvocations",
+                                 dimensions_map={"RuleName": job.rule_name}, statistic="Sum",
+                                 period=PERIOD)
+    return cloudwatch.Metric(namespace="AWS/Scheduler", metric_name="TargetErrorCount",
+                             dimensions_map={"ScheduleGroup": job.schedule_group or ""},
+                             statistic="Sum", period=PERIOD)
+
+
+def delivery_failures_summary(job: JobPlan) -> str:
+    if job.via == "rule":
+        return f"EventBridge rule {job.rule_name} could not deliver a scheduled event to its queue."
+    return (f"EventBridge Scheduler could not deliver to a queue of schedule group "
+            f"{job.schedule_group} (group-wide metric; {job.job}'s DLQ shows which).")
+
+
 def default_missed_slot_grace_seconds(job: JobPlan) -> int:
     """Seconds the missed-slot alarm waits past a schedule gap by default: 15 minutes plus
     the job's retry budget (:attr:`JobPlan.settle_seconds`, at most 6 hours)."""
@@ -73,9 +93,9 @@ def missed_slot_window(job: JobPlan, *, after: datetime,
     expected), its schedule stops firing within the year, or the window exceeds the 7 days a
     CloudWatch alarm can evaluate (a weekly schedule, for one).
     """
-    if not job.enabled:
+    if not job.enabled or job.via == "dynamic":  # a dynamic job has no job-level slots
         return None
-    gap = longest_gap(parse_schedule(job.schedule_expression), after, GAP_HORIZON)
+    gap = longest_gap(job.schedule(), after, GAP_HORIZON)
     if gap is None:
         return None
     grace = default_missed_slot_grace_seconds(job) if grace_seconds is None else grace_seconds
@@ -127,12 +147,9 @@ def job_alarms(scope: Construct, plan: DeploymentPlan, job: JobPlan, *,
         ("dlq-not-empty", dlq_depth_metric(job), 0,
          cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, not_breaching,
          f"{job.job} has dead slots waiting in {job.dlq_name}."),
-        ("failed-invocations",
-         cloudwatch.Metric(namespace="AWS/Events", metric_name="FailedInvocations",
-                           dimensions_map={"RuleName": job.rule_name}, statistic="Sum",
-                           period=PERIOD),
-         0, cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, not_breaching,
-         f"EventBridge rule {job.rule_name} could not deliver a scheduled event to its queue."),
+        ("failed-invocations", delivery_failures_metric(job), 0,
+         cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, not_breaching,
+         delivery_failures_summary(job)),
         ("throttles",
          cloudwatch.Metric(namespace="AWS/Lambda", metric_name="Throttles",
                            dimensions_map={"FunctionName": job.function_name},

@@ -39,6 +39,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -71,6 +72,8 @@ from cronbridge.cdk.asset import (
 from cronbridge.cdk.auditor import Auditor
 from cronbridge.cdk.dashboard import JOBS_PER_DASHBOARD, build_dashboard
 from cronbridge.cdk.names import MISSED_SLOT, alarm_name, check_names, dashboard_name
+from cronbridge.cdk.scheduler import (grant_manage_schedules, job_schedule, schedule_group,
+                                      scheduler_role)
 from cronbridge.runtime.auditor import AUDIT_SCHEDULE, DEFAULT_LOOKBACK_HOURS
 
 HANDLER = "cronbridge.runtime.handler.lambda_handler"
@@ -94,8 +97,10 @@ POWERTOOLS_LOG_LEVEL = "INFO"
 
 
 class ScheduledJobs(Construct):
-    """All of an app's jobs: per job an EventBridge rule, SQS queue and DLQ, a Lambda worker
-    and five or six alarms; one shared run table; one dashboard (a row per job).
+    """All of an app's jobs: per job an EventBridge rule or an EventBridge Scheduler schedule
+    (in the app's schedule group; a dynamic job gets a group of its own instead), SQS queue
+    and DLQ, a Lambda worker and five or six alarms; one shared run table; one dashboard (a
+    row per job).
 
     The jobs come from the project's configuration (``[tool.cronbridge]`` in the
     ``pyproject.toml`` at or above ``project_dir``, see :mod:`cronbridge.project`), with
@@ -131,6 +136,8 @@ class ScheduledJobs(Construct):
         environment: extra environment variables for every function.
         asset: a prebuilt Lambda asset; ``None`` builds one from the job modules'
             packages and the project's runtime dependencies (see :mod:`cronbridge.cdk.asset`).
+        scheduler_for_all: put every job on EventBridge Scheduler, not only those whose
+            settings need it (past the 300 rules of an event bus).
         audit_schedule: the auditor's schedule (it records missed slots and runs catch-ups,
             see :mod:`cronbridge.runtime.auditor`); ``None`` deploys no auditor.
         audit_lookback_hours: how far back each audit looks.
@@ -142,6 +149,8 @@ class ScheduledJobs(Construct):
         jobs: each job's :class:`ScheduledJob` (rule, queues, function, role, alarms), by
             job name; :meth:`function` is the short way to a job's function.
         dashboards: the dashboards, in order.
+        schedule_group: the app's ``AWS::Scheduler::ScheduleGroup``, ``None`` when no job
+            runs on a job-level Scheduler schedule.
         auditor: the :class:`~cronbridge.cdk.auditor.Auditor`, or ``None``.
         missed_slot_windows: each job's missed-slot alarm period, ``None`` for a job
             without that alarm (disabled, no fire time within a year, or a window over the
@@ -173,7 +182,7 @@ class ScheduledJobs(Construct):
                  environment: Mapping[str, str] | None = None,
                  python_version: str = DEFAULT_PYTHON_VERSION,
                  bundle_aws_sdk: bool = False,
-                 asset: LambdaAsset | None = None,
+                 asset: LambdaAsset | None = None, scheduler_for_all: bool = False,
                  audit_schedule: str | None = AUDIT_SCHEDULE,
                  audit_lookback_hours: int = DEFAULT_LOOKBACK_HOURS) -> None:
         super().__init__(scope, construct_id)
@@ -187,7 +196,8 @@ class ScheduledJobs(Construct):
             raise PlanError(f"maxReceiveCount {max_receive_count} is below "
                             f"{MIN_MAX_RECEIVE_COUNT}; throttled batches would be dead-lettered")
         plan = build_plan(jobs, app=project.app, job_modules=project.job_modules,
-                          max_receive_count=max_receive_count)
+                          max_receive_count=max_receive_count,
+                          scheduler_for_all=scheduler_for_all)
         overrides = dict(duration_alarm_overrides or {})
         grace_overrides = dict(missed_slot_grace_overrides or {})
         _check_plan(plan, overrides, grace_overrides, missed_slot_grace_seconds, job_stacks)
@@ -221,6 +231,9 @@ class ScheduledJobs(Construct):
             removal_policy=removal_policy,
         )
 
+        group_name = next((j.schedule_group for j in plan.jobs if j.via == "scheduler"), None)
+        self.schedule_group = (schedule_group(self, "ScheduleGroup", group_name)
+                               if group_name else None)
         self.auditor = None if audit_schedule is None else Auditor(
             self, "Auditor", plan=plan, table=self.table,
             code=lambda_.Code.from_asset(str(self.asset.path), asset_hash=self.asset.asset_hash),
@@ -239,6 +252,8 @@ class ScheduledJobs(Construct):
             stack = NestedStack(self, f"Jobs{bucket:03d}",
                                 description=f"cronbridge {plan.app}: jobs in bucket {bucket}")
             stack.node.add_dependency(self.table)
+            if self.schedule_group is not None:
+                stack.node.add_dependency(self.schedule_group)
             # One Code per stack (CDK binds an asset to one stack); the same hash makes it one
             # S3 object, uploaded once.
             code = lambda_.Code.from_asset(str(self.asset.path),
@@ -279,13 +294,34 @@ class ScheduledJobs(Construct):
             raise KeyError(f"no job {job!r} in this ScheduledJobs; jobs: "
                            f"{', '.join(sorted(self.jobs))}") from None
 
+    def grant_manage_schedules(self, job: str, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` manage dynamic job ``job``'s runtime schedules with
+        :mod:`cronbridge.schedules` (create, get, list, update, pause, resume, delete):
+        Scheduler actions on that job's schedule group only, and ``iam:PassRole`` on that
+        job's Scheduler role only.
+
+        Raises:
+            KeyError: no such job here.
+            PlanError: the job is not ``dynamic``.
+        """
+        self.function(job)  # the KeyError listing the jobs
+        plan = self.plan.job(job)
+        if plan.via != "dynamic":
+            raise PlanError(f"job {job!r} has no runtime schedules: declare it with "
+                            "dynamic=True")
+        return grant_manage_schedules(plan, grantee, self)
+
 
 class ScheduledJob(Construct):
-    """One job's rule, queue, DLQ, function, log group, role and alarms (``missed_slot``: the
-    missed-slot alarm's window, ``None`` for none).
+    """One job's rule or Scheduler schedule, queue, DLQ, function, log group, role and
+    alarms (``missed_slot``: the missed-slot alarm's window, ``None`` for none).
 
     Attributes:
-        rule, queue, dlq, function, role, log_group, alarms: the job's resources.
+        rule, queue, dlq, function, role, log_group, alarms: the job's resources (``rule``
+            is ``None`` for a job on Scheduler).
+        schedule: the job-level ``AWS::Scheduler::Schedule`` (``None`` unless the job's
+            ``via`` is ``scheduler``); schedule_group: a dynamic job's own group;
+            scheduler_role: the role Scheduler assumes (``None`` for a job on a rule).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, plan: DeploymentPlan,
@@ -309,15 +345,28 @@ class ScheduledJob(Construct):
             max_message_size_bytes=job.queue_max_message_bytes,
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq,
                                                   max_receive_count=job.max_receive_count))
-        self.rule = events.Rule(
-            self, "Rule", rule_name=job.rule_name, enabled=job.enabled,
-            description=f"cronbridge {job.job}: {job.description}"[:512],
-            schedule=events.Schedule.expression(job.schedule_expression))
-        # The target adds the queue policy statements: only this rule (aws:SourceArn) may
-        # send to the queue, and to the DLQ when delivery fails.
-        self.rule.add_target(targets.SqsQueue(
-            self.queue, dead_letter_queue=self.dlq, retry_attempts=TARGET_RETRY_ATTEMPTS,
-            max_event_age=TARGET_MAX_EVENT_AGE))
+        self.rule: events.Rule | None = None
+        self.schedule: scheduler.CfnSchedule | None = None
+        self.schedule_group: scheduler.CfnScheduleGroup | None = None
+        self.scheduler_role: iam.Role | None = None
+        if job.via == "rule":
+            self.rule = events.Rule(
+                self, "Rule", rule_name=job.rule_name, enabled=job.enabled,
+                description=f"cronbridge {job.job}: {job.description}"[:512],
+                schedule=events.Schedule.expression(job.schedule_expression))
+            # The target adds the queue policy statements: only this rule (aws:SourceArn)
+            # may send to the queue, and to the DLQ when delivery fails.
+            self.rule.add_target(targets.SqsQueue(
+                self.queue, dead_letter_queue=self.dlq, retry_attempts=TARGET_RETRY_ATTEMPTS,
+                max_event_age=TARGET_MAX_EVENT_AGE))
+        else:
+            self.scheduler_role = scheduler_role(self, job, self.queue, self.dlq)
+            if job.via == "scheduler":
+                self.schedule = job_schedule(self, job, self.queue, self.dlq,
+                                             self.scheduler_role)
+            else:
+                self.schedule_group = schedule_group(self, "ScheduleGroup",
+                                                     job.schedule_group or "")
 
         self.log_group = logs.LogGroup(
             self, "Logs", log_group_name=f"/aws/lambda/{job.function_name}",
@@ -373,11 +422,23 @@ class ScheduledJob(Construct):
 
     def _allow_auto_pause(self, plan: DeploymentPlan, job: JobPlan,
                           alarm_topic: sns.ITopic | None) -> None:
-        """Let the worker pause its own job as ``cronbridge disable`` does: disable its rule,
-        silence its missed-slot alarm, and tell the alarm topic."""
+        """Let the worker pause its own job as ``cronbridge disable`` does: disable its rule
+        or Scheduler schedule (a dynamic job's per-key schedules stay; its paused flag skips
+        their deliveries), silence its missed-slot alarm, and tell the alarm topic."""
         stack = Stack.of(self)
-        self.role.add_to_principal_policy(iam.PolicyStatement(
-            actions=["events:DisableRule"], resources=[self.rule.rule_arn]))
+        if self.rule is not None:
+            self.role.add_to_principal_policy(iam.PolicyStatement(
+                actions=["events:DisableRule"], resources=[self.rule.rule_arn]))
+        elif self.schedule is not None and self.scheduler_role is not None:
+            self.role.add_to_principal_policy(iam.PolicyStatement(
+                actions=["scheduler:GetSchedule", "scheduler:UpdateSchedule"],
+                resources=[stack.format_arn(
+                    service="scheduler", resource="schedule",
+                    resource_name=f"{job.schedule_group}/{job.schedule_name}")]))
+            # UpdateSchedule re-sends the target, with the role Scheduler assumes.
+            self.role.add_to_principal_policy(iam.PolicyStatement(
+                actions=["iam:PassRole"], resources=[self.scheduler_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}))
         self.role.add_to_principal_policy(iam.PolicyStatement(
             actions=["cloudwatch:DisableAlarmActions"],
             resources=[stack.format_arn(service="cloudwatch", resource="alarm",

@@ -25,6 +25,7 @@ from cronbridge.cli.jobs_cmds import (disable_cmd, enable_cmd, history_cmd, jobs
                                       trigger_cmd)
 from cronbridge.cli.local_cmd import local_cmd
 from cronbridge.cli.schedule_cmds import convert_cmd, describe_cmd, next_cmd, validate_cmd
+from cronbridge.cli.schedules_cmds import schedules_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,7 +36,7 @@ def cli() -> None:
 
 for command in (init_cmd, local_cmd, validate_cmd, next_cmd, convert_cmd, describe_cmd,
                 jobs_cmd, enable_cmd, disable_cmd, trigger_cmd, history_cmd, dlq_cmd,
-                redrive_cmd, backfill_cmd, audit_cmd, dashboard_cmd, invoke_cmd):
+                redrive_cmd, backfill_cmd, audit_cmd, dashboard_cmd, invoke_cmd, schedules_cmd):
     cli.add_command(command)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -49,10 +50,13 @@ def _confirm(count: int, max_slots: int, yes: bool) -> None:
 @click.option("--max", "max_slots", type=click.IntRange(min=1), default=DEFAULT_MAX,
               show_default=True, help="Ask before enqueueing more slots than this.")
 @click.option("--yes", is_flag=True, help="Do not ask (scripts, CI): enqueue even past --max.")
+@click.option("--key", metavar="KEY",
+              help="A dynamic job's key: backfill that key's schedule (required for them).")
 @json_option
 @target_command
 def backfill_cmd(target: Target, job: str, since: datetime, until: datetime | None,
-                 dry_run: bool, max_slots: int, yes: bool, as_json: bool) -> None:
+                 dry_run: bool, max_slots: int, yes: bool, key: str | None,
+                 as_json: bool) -> None:
     """Enqueue JOB's slots in [--since, --until) that have no run (trigger 'backfill').
 
     Expected slots come from the job's schedule; slots with any run record (succeeded,
@@ -61,7 +65,7 @@ def backfill_cmd(target: Target, job: str, since: datetime, until: datetime | No
     (or CI set) it refuses with exit status 2 unless --yes.
     """
     now = datetime.now(timezone.utc)
-    plan = plan_backfill(target, job, since=since, until=until or now, now=now)
+    plan = plan_backfill(target, job, since=since, until=until or now, now=now, key=key)
     missing = plan["slots"]
     result: dict[str, Any] = {**{k: plan[k] for k in ("job", "since", "until")},
                               "dry_run": dry_run, "expected": plan["expected"],
@@ -69,7 +73,7 @@ def backfill_cmd(target: Target, job: str, since: datetime, until: datetime | No
                               "failed": [], "notes": plan["notes"]}
     if not dry_run and missing:
         _confirm(len(missing), max_slots, yes)
-        result.update(_enqueue(target, plan["job"], missing,
+        result.update(_enqueue(target, plan["job"], missing, plan["payload"],
                                show_progress=not as_json and len(missing) >= PROGRESS_FROM))
     output(as_json, result, lambda: _render(result))
     if result["failed"]:
@@ -79,13 +83,13 @@ def backfill_cmd(target: Target, job: str, since: datetime, until: datetime | No
             f"backfill again: slots already enqueued or run are not run twice")
 
 
-def _enqueue(target: Target, job: str, slots: list[str], *,
+def _enqueue(target: Target, job: str, slots: list[str], payload: Mapping[str, Any], *,
              show_progress: bool) -> dict[str, Any]:
     console = Console(stderr=True)
     with Progress(console=console, disable=not (show_progress and console.is_terminal),
                   transient=True) as progress:
         task = progress.add_task(f"backfill {job}", total=len(slots))
-        return enqueue_backfill(target, job, slots,
+        return enqueue_backfill(target, job, slots, payload=payload,
                                 progress=lambda sent: progress.advance(task, sent))
 
 

@@ -53,10 +53,16 @@ def jobs_cmd(target: Target, as_json: bool) -> None:
         for r in rows:
             state = r["state"]
             style = "green" if state == "enabled" else "yellow" if state == "paused" else "red"
+            local = next(iter(r["next_local"]), None)
+            zone = f" {r['timezone']}" if r["timezone"] else ""
             table.add_row(
-                r["job"], f"{r['schedule']}\n[dim]{r['schedule_description']}[/dim]",
+                r["job"], f"{r['schedule']}{zone}\n[dim]{r['schedule_description']}[/dim]",
                 f"[{style}]{state}[/{style}]" + _switch_note(r["switch"]),
-                r["next_fire_times"][0][:16].replace("T", " ") if r["next_fire_times"] else "-",
+                (r["next_fire_times"][0][:16].replace("T", " ") if r["next_fire_times"] else
+                 "per key" if r["via"] == "dynamic" else "-")
+                + (f"\n[dim]{local['local'].replace('T', ' ')} local"
+                   f"{' (' + local['status'] + ')' if local['status'] != 'fires' else ''}[/dim]"
+                   if local else ""),
                 f"{r['last_status'] or '-'}\n[dim]{r['last_slot'] or ''}[/dim]",
                 str(r["consecutive_failures"]),
                 "-" if r["dlq_depth"] is None else str(r["dlq_depth"]))
@@ -92,8 +98,8 @@ def _switch(target: Target, job: str, *, enabled: bool, reason: str | None,
 @json_option
 @target_command
 def enable_cmd(target: Target, job: str, as_json: bool) -> None:
-    """Resume JOB: clear its paused flag and enable its EventBridge rule (idempotent); who
-    resumed it and when is recorded.
+    """Resume JOB: clear its paused flag and enable its EventBridge rule or Scheduler
+    schedule (idempotent); who resumed it and when is recorded.
 
     Slots missed while it was paused are not run; backfill them if they matter.
     """
@@ -106,8 +112,9 @@ def enable_cmd(target: Target, job: str, as_json: bool) -> None:
 @json_option
 @target_command
 def disable_cmd(target: Target, job: str, reason: str | None, as_json: bool) -> None:
-    """Pause JOB: set its paused flag and disable its EventBridge rule (idempotent); who
-    paused it, when and why (--reason) is recorded and shown by `jobs`.
+    """Pause JOB: set its paused flag and disable its EventBridge rule or Scheduler
+    schedule (idempotent); who paused it, when and why (--reason) is recorded and shown by
+    `jobs`.
 
     Scheduled deliveries already queued are recorded SKIPPED (reason paused), and a redeploy
     that re-enables the rule does not resume the job (`jobs` shows that drift).
@@ -168,20 +175,22 @@ def _detail(row: dict[str, Any]) -> str:
                                             "(UTC if no offset), e.g. 2026-11-30T00:00Z.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True,
               help="At most this many runs.")
+@click.option("--key", metavar="KEY", help="Only the runs of this key's dynamic schedule.")
 @json_option
 @target_command
 def history_cmd(target: Target, job: str, status: str | None, since: datetime | None,
-                limit: int, as_json: bool) -> None:
+                limit: int, key: str | None, as_json: bool) -> None:
     """Show JOB's runs newest first: status, trigger, attempts, duration, errors and skip
     reasons. Runs past their retention (DynamoDB TTL) are hidden."""
     rows = ops_runs.history(target, job, now=datetime.now(timezone.utc), status=status,
-                            since=since, limit=limit)
+                            since=since, limit=limit, key=key)
     job_name = target.job(job).job
 
     def render() -> None:
         if not rows:
             click.echo(f"no runs of {job_name}" + (f" with status {status.upper()}"
                                                        if status else "")
+                       + (f" for key {key}" if key else "")
                        + (f" since {iso(since)}" if since else ""))
             return
         table = Table(title=f"{job_name}: newest first")

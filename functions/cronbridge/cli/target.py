@@ -26,6 +26,7 @@ import click
 
 from cronbridge.adapters.dynamodb import DynamoRunStore
 from cronbridge.adapters.eventbridge import EventBridgeRules
+from cronbridge.adapters.scheduler import ENABLED, SchedulerSchedules
 from cronbridge.cli.local_cmd import parse_start
 from cronbridge.cli.project_opts import BadInput, project_jobs, project_options
 from cronbridge.core.errors import PlanError, UnknownJobError
@@ -139,6 +140,10 @@ class Target:
         return EventBridgeRules(self.client("events"))
 
     @functools.cached_property
+    def scheduler(self) -> SchedulerSchedules:
+        return SchedulerSchedules(self.client("scheduler"))
+
+    @functools.cached_property
     def store(self) -> DynamoRunStore:
         host = (os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or self.endpoint)
         return DynamoRunStore(self.plan.table_name, region=self.region, host=host)
@@ -177,15 +182,47 @@ class Target:
         arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
         return url, arn["Attributes"]["QueueArn"]
 
+    def switch_state(self, job: JobPlan) -> str | None:
+        """The state of what fires the job: its rule's or its Scheduler schedule's
+        (``ENABLED``/``DISABLED``); a dynamic job's is ``ENABLED`` while its schedule group
+        exists (each key's schedule has its own). ``None``: not on the target."""
+        if job.via == "rule":
+            return self.rules.state(job.rule_name)
+        group = job.schedule_group or ""
+        if job.via == "scheduler":
+            return self.scheduler.state(group, job.schedule_name)
+        from botocore.exceptions import ClientError
+
+        try:
+            self.scheduler.client.get_schedule_group(Name=group)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+                return None
+            raise
+        return ENABLED
+
+    def set_switch(self, job: JobPlan, enabled: bool) -> None:
+        """Enable or disable the job's rule or Scheduler schedule (idempotent)."""
+        if job.via == "rule":
+            self.rules.set_enabled(job.rule_name, enabled)
+        else:
+            self.scheduler.set_enabled(job.schedule_group or "", job.schedule_name, enabled)
+
+    def switch_name(self, job: JobPlan) -> str:
+        """What fires the job, for messages."""
+        return {"rule": f"EventBridge rule {job.rule_name!r}",
+                "scheduler": f"Scheduler schedule {job.schedule_group}/{job.schedule_name}",
+                "dynamic": f"Scheduler schedule group {job.schedule_group!r}"}[job.via]
+
     def rule_state(self, job: JobPlan) -> str:
-        """``ENABLED`` or ``DISABLED``.
+        """``ENABLED`` or ``DISABLED``: :meth:`switch_state`, required.
 
         Raises:
-            NotDeployedError: the target has no such rule.
+            NotDeployedError: the target has no such rule or schedule.
         """
-        state = self.rules.state(job.rule_name)
+        state = self.switch_state(job)
         if state is None:
-            raise self.not_deployed(job, f"EventBridge rule {job.rule_name!r}")
+            raise self.not_deployed(job, self.switch_name(job))
         return state
 
     def not_deployed(self, job: JobPlan, what: str) -> NotDeployedError:

@@ -26,6 +26,8 @@ class JobContext:
         logger: a logger already carrying job, slot and attempt keys.
         resume_state: the last state saved with :meth:`checkpoint` by an earlier attempt of
             this slot, or ``None``.
+        key: the key of the dynamic schedule that fired (e.g. a customer id), ``None`` for
+            a job-level slot. A keyed slot id is ``<time>#<key>``.
     """
 
     job: str
@@ -36,6 +38,7 @@ class JobContext:
     payload: Mapping[str, Any]
     logger: logging.Logger | Any
     resume_state: Any = None
+    key: str | None = None
     _remaining_ms: Callable[[], int] = field(default=lambda: 0, repr=False)
     _checkpoint: Callable[[Any], None] = field(default=lambda state: None, repr=False)
 

@@ -12,6 +12,7 @@ import inspect
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -51,6 +52,18 @@ class JobSpec:
         permanent: exception types that go straight to the DLQ (checked before ``retryable``).
         retention_days: how long run records are kept (DynamoDB TTL).
         backoff_base_seconds / backoff_cap_seconds: exponential backoff with full jitter.
+        timezone: an IANA zone; the job then runs on EventBridge Scheduler, with its DST
+            rules (see docs/schedules.md).
+        flexible_window_minutes: Scheduler may start each slot up to this many minutes
+            (1-1440) after its time; the slot id stays the nominal time.
+        start_date / end_date: aware datetimes bounding the Scheduler schedule.
+        scheduler: ``None`` (default) puts the job on Scheduler when a setting needs it
+            (``timezone``, ``at()``, a flexible window, start/end dates) and on an
+            EventBridge rule otherwise; ``True`` always on Scheduler; ``False`` always on a
+            rule (the plan refuses a setting only Scheduler has).
+        dynamic: the job runs only on schedules created at runtime, one per key
+            (``cronbridge.schedules``); ``schedule`` and ``timezone`` are the defaults for a
+            new key's schedule, and no job-level schedule is deployed.
         pause_after_failures: pause the job (as ``cronbridge disable`` does) once this many
             slots in a row, in slot order, ended DEAD; ``None`` (default) never.
         catchup: what the auditor does with due slots that never got a run: ``none``
@@ -78,6 +91,11 @@ class JobSpec:
     timezone: str | None = None
     backoff_base_seconds: int = 10
     backoff_cap_seconds: int = 900
+    flexible_window_minutes: int | None = None
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    scheduler: bool | None = None
+    dynamic: bool = False
     pause_after_failures: int | None = None
     catchup: CatchupPolicy = "none"
     catchup_max: int = 10
@@ -91,8 +109,9 @@ class JobSpec:
                 "must be 2-40 lowercase letters, digits or hyphens, starting with a letter",
             )
         try:
-            parsed = parse_schedule(self.schedule, timezone=self.timezone,
-                                    scheduler=self.timezone is not None)
+            # Every Scheduler form parses here; the plan decides whether the job's settings
+            # fit the resource it deploys to (an at() on a rule fails there, naming the job).
+            parsed = parse_schedule(self.schedule, timezone=self.timezone, scheduler=True)
         except ScheduleExpressionError as exc:
             raise fail("schedule", f"is invalid: {exc}") from exc
         object.__setattr__(self, "parsed_schedule", parsed)
@@ -114,6 +133,13 @@ class JobSpec:
              "must be 2-1000 (the SQS event source's MaximumConcurrency range)"),
             (0 < self.backoff_base_seconds <= self.backoff_cap_seconds <= 43200, "backoff",
              "needs 0 < base <= cap <= 43200 seconds (SQS's visibility maximum)"),
+            (self.flexible_window_minutes is None or 1 <= self.flexible_window_minutes <= 1440,
+             "flexible_window_minutes", "must be 1-1440 minutes (EventBridge Scheduler's range)"),
+            (all(d is None or (isinstance(d, datetime) and d.utcoffset() is not None)
+                 for d in (self.start_date, self.end_date)), "start_date/end_date",
+             "must be timezone-aware datetimes"),
+            (self.start_date is None or self.end_date is None or self.start_date < self.end_date,
+             "end_date", "must be after start_date"),
             (self.pause_after_failures is None or 1 <= self.pause_after_failures <= 1000,
              "pause_after_failures", f"must be 1-1000 or None, got {self.pause_after_failures}"),
             (self.catchup in CATCHUP_POLICIES, "catchup",
@@ -202,7 +228,8 @@ def job(
     Args:
         name: the job name (see :class:`JobSpec`).
         schedule: ``cron(...)``/``rate(...)`` in UTC (EventBridge rules, see
-            https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html).
+            https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html),
+            or with ``timezone=`` local time, or ``at(...)`` (EventBridge Scheduler).
         timeout: the function timeout in seconds.
         description: one line for listings; defaults to the docstring's first line.
         registry: where to register (default: the process-wide registry).

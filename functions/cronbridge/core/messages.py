@@ -12,6 +12,15 @@ Two shapes arrive on a job's queue:
   (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html).
   The job is the one whose rule name is in ``resources``; the slot is ``time`` snapped to the
   schedule.
+* the input an EventBridge Scheduler schedule sends (:func:`scheduler_input`; Scheduler puts
+  the schedule's nominal time in place of ``<aws.scheduler.scheduled-time>``, so a flexible
+  window's delay never moves the slot)::
+
+    {"cronbridge-scheduler": 1, "job": "digest", "key": "cust-42",
+     "time": "2026-11-30T08:00:00Z", "payload": {...}}
+
+  ``key`` and ``payload`` only for a dynamic schedule. A job-level slot is ``time`` snapped
+  to the job's schedule; a keyed one is ``time`` (to the minute) and the key.
 * a cronbridge command (manual trigger, backfill)::
 
     {"cronbridge": 1, "job": "log-purge", "trigger": "manual", "slot": "manual:abc",
@@ -30,10 +39,14 @@ from typing import Any
 from cronbridge.core.errors import BadMessageError
 from cronbridge.core.jobs import JobSpec
 from cronbridge.core.runstate import Trigger
-from cronbridge.core.slots import (check_manual_slot, format_slot, manual_slot, parse_time,
-                                   slot_time, snap_to_schedule)
+from cronbridge.core.slots import (check_key, check_manual_slot, check_slot_time, format_slot,
+                                   keyed_slot,
+                                   manual_slot, parse_time, slot_key, slot_time,
+                                   snap_to_schedule)
 
 COMMAND_VERSION = 1
+SCHEDULER_MARKER = "cronbridge-scheduler"
+SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,7 @@ class Delivery:
     scheduled_time: datetime | None
     trigger: str
     payload: Mapping[str, Any] = field(default_factory=dict)
+    key: str | None = None
 
 
 def parse_body(body: str, *, job_for_rule: Callable[[str], JobSpec | None],
@@ -78,6 +92,9 @@ def parse_body(body: str, *, job_for_rule: Callable[[str], JobSpec | None],
         return _parse_command(message, get_job)
     if message.get("detail-type") == "Scheduled Event" and message.get("source") == "aws.events":
         return _parse_scheduled_event(message, job_for_rule)
+    marker = message.get(SCHEDULER_MARKER)
+    if type(marker) is int and marker == COMMAND_VERSION:
+        return _parse_scheduler_input(message, get_job)
     raise BadMessageError("body is neither an EventBridge scheduled event nor a cronbridge command")
 
 
@@ -96,22 +113,66 @@ def _parse_scheduled_event(event: dict[str, Any],
     return Delivery(spec.name, format_slot(fired), fired, Trigger.SCHEDULE.value, spec.payload)
 
 
-def _parse_command(message: dict[str, Any], get_job: Callable[[str], JobSpec]) -> Delivery:
+def _parse_scheduler_input(message: dict[str, Any],
+                           get_job: Callable[[str], JobSpec]) -> Delivery:
+    spec = _named_job(message, get_job, "Scheduler input")
+    if "time" not in message:
+        raise BadMessageError("Scheduler input has no 'time'")
+    time = check_slot_time(parse_time(message["time"]))
+    payload = _payload(message, "Scheduler input")
+    key = message.get("key")
+    if key is None:
+        if spec.dynamic:
+            raise BadMessageError(f"job {spec.name!r} runs only on keyed schedules; the "
+                                  "Scheduler input has no 'key'")
+        fired = snap_to_schedule(spec.parsed_schedule, time)
+        return Delivery(spec.name, format_slot(fired), fired, Trigger.SCHEDULE.value,
+                        {**spec.payload, **payload})
+    return _keyed_delivery(spec, key, time, Trigger.SCHEDULE.value, payload)
+
+
+def _keyed_delivery(spec: JobSpec, key: object, time: datetime, trigger: str,
+                    payload: dict[str, Any]) -> Delivery:
+    """A run of ``key``'s schedule: its expression is known only to Scheduler, which sends
+    the exact fire time (and the CLI computes a backfill's from it), so the slot is that time
+    to the minute, not snapped to the job's schedule."""
+    try:
+        check_key(key)
+    except ValueError as exc:
+        raise BadMessageError(str(exc)) from None
+    if not spec.dynamic:
+        raise BadMessageError(f"job {spec.name!r} has no keyed schedules (dynamic=False)")
+    fired = time.replace(second=0, microsecond=0)
+    return Delivery(spec.name, keyed_slot(format_slot(fired), str(key)), fired, trigger,
+                    {**spec.payload, **payload}, str(key))
+
+
+def _named_job(message: dict[str, Any], get_job: Callable[[str], JobSpec],
+               shape: str) -> JobSpec:
     name = message.get("job")
     if not isinstance(name, str):
-        raise BadMessageError("command has no 'job'")
+        raise BadMessageError(f"{shape} has no 'job'")
     try:
-        spec = get_job(name)
+        return get_job(name)
     except LookupError as exc:
         raise BadMessageError(str(exc)) from None
+
+
+def _payload(message: dict[str, Any], shape: str) -> dict[str, Any]:
+    payload = message.get("payload", {})
+    if payload is None:
+        return {}
+    if not isinstance(payload, dict):
+        raise BadMessageError(f"{shape} 'payload' must be a JSON object")
+    return payload
+
+
+def _parse_command(message: dict[str, Any], get_job: Callable[[str], JobSpec]) -> Delivery:
+    spec = _named_job(message, get_job, "command")
     trigger = message.get("trigger")
     if trigger not in (Trigger.MANUAL.value, Trigger.BACKFILL.value):
         raise BadMessageError(f"command trigger must be manual or backfill, got {trigger!r}")
-    payload = message.get("payload", {})
-    if payload is None:
-        payload = {}
-    if not isinstance(payload, dict):
-        raise BadMessageError("command 'payload' must be a JSON object")
+    payload = _payload(message, "command")
     slot = message.get("slot")
     if not isinstance(slot, str) or not slot:
         raise BadMessageError("command has no 'slot'")
@@ -120,6 +181,9 @@ def _parse_command(message: dict[str, Any], get_job: Callable[[str], JobSpec]) -
     scheduled = slot_time(slot)
     if trigger == Trigger.BACKFILL.value and scheduled is None:
         raise BadMessageError(f"a backfill slot must be a scheduled time, got {slot[:80]!r}")
+    key = slot_key(slot) if scheduled is not None else None
+    if key is not None and scheduled is not None:
+        return _keyed_delivery(spec, key, scheduled, trigger, payload)
     if scheduled is not None:
         # A backfilled slot must be one the schedule really has, so it keys the same run.
         snapped = snap_to_schedule(spec.parsed_schedule, scheduled)
@@ -139,6 +203,19 @@ def command_body(job: str, trigger: Trigger, *, slot: str | None = None,
         slot = manual_slot(uuid.uuid4().hex[:12])
     return json.dumps({"cronbridge": COMMAND_VERSION, "job": job, "trigger": trigger.value,
                        "slot": slot, "payload": dict(payload or {})})
+
+
+def scheduler_input(job: str, key: str | None = None,
+                    payload: Mapping[str, Any] | None = None) -> str:
+    """The ``Input`` of a Scheduler schedule's SQS target for ``job`` (and ``key``, with its
+    ``payload``, for a dynamic schedule)."""
+    body: dict[str, Any] = {SCHEDULER_MARKER: COMMAND_VERSION, "job": job,
+                            "time": SCHEDULED_TIME}
+    if key is not None:
+        body["key"] = key
+    if payload:
+        body["payload"] = dict(payload)
+    return json.dumps(body, separators=(",", ":"))
 
 
 def scheduled_event(*, rule_arn: str, time: datetime, account: str, region: str,

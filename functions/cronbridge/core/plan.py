@@ -10,9 +10,13 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from typing import Literal
 
 from cronbridge.core.errors import PlanError, UnknownJobError
 from cronbridge.core.jobs import JobRegistry, JobSpec, definition_site
+from cronbridge.core.schedule import Schedule, parse_schedule
 from cronbridge.core.slots import MAX_CLOCK_SKEW
 
 # Lease = job timeout + this margin, so a worker that is still inside its Lambda timeout
@@ -48,7 +52,18 @@ NAME_LIMITS: dict[str, tuple[re.Pattern[str], int]] = {
     "rule": (re.compile(r"^[A-Za-z0-9._-]+$"), 64),
     "queue": (re.compile(r"^[A-Za-z0-9_-]+$"), 80),
     "function": (re.compile(r"^[A-Za-z0-9_-]+$"), 64),
+    # CreateScheduleGroup / CreateSchedule (EventBridge Scheduler), CreateRole (IAM).
+    "schedule group": (re.compile(r"^[0-9a-zA-Z._-]+$"), 64),
+    "role": (re.compile(r"^[A-Za-z0-9+=,.@_-]+$"), 64),
 }
+# Where a job runs from: an EventBridge rule, an EventBridge Scheduler schedule, or only the
+# per-key schedules its application creates at runtime (``cronbridge.schedules``).
+Via = Literal["rule", "scheduler", "dynamic"]
+# A flexible window must be narrower than the schedule's shortest gap, which is measured over
+# this many fire times from a fixed instant (the core reads no clock; a year of a daily
+# schedule covers both DST changes).
+WINDOW_PROBE_START = datetime(2026, 1, 1, tzinfo=UTC)
+WINDOW_PROBE_FIRES = 400
 
 
 # The stack's alarms per job; the CLI silences the missed-slot one while a job is paused.
@@ -77,6 +92,7 @@ class JobPlan:
     schedule_expression: str
     timezone: str | None
     enabled: bool
+    via: Via
     rule_name: str
     queue_name: str
     dlq_name: str
@@ -94,8 +110,23 @@ class JobPlan:
     batch_size: int
     max_concurrency: int
     retention_days: int
+    schedule_group: str | None = None
+    scheduler_role_name: str | None = None
+    flexible_window_minutes: int | None = None
+    start_date: datetime | None = None
+    end_date: datetime | None = None
     pause_after_failures: int | None = None
     catchup: str = "none"
+
+    def schedule(self) -> Schedule:
+        """The parsed schedule expression, in the job's zone."""
+        return parse_schedule(self.schedule_expression, timezone=self.timezone, scheduler=True)
+
+    @property
+    def schedule_name(self) -> str:
+        """The job-level Scheduler schedule's name in :attr:`schedule_group` (``via`` is
+        ``scheduler``); a dynamic job's schedules are named by their keys."""
+        return self.job
 
 
 @dataclass(frozen=True)
@@ -103,7 +134,7 @@ class DeploymentPlan:
     """Everything to provision for one cronbridge app.
 
     Attributes:
-        app: prefix of every resource name.
+        app: prefix of every resource name (and the name of its schedule group).
         table_name: the DynamoDB run table.
         job_modules: modules the worker imports to find the jobs.
         jobs: one :class:`JobPlan` per job, in registry order.
@@ -127,17 +158,72 @@ class DeploymentPlan:
 
     def job_for_rule(self, rule_name: str) -> JobPlan | None:
         """The job whose EventBridge rule is ``rule_name``, or ``None``."""
-        return next((j for j in self.jobs if j.rule_name == rule_name), None)
+        return next((j for j in self.jobs if j.rule_name == rule_name and j.via == "rule"),
+                    None)
+
+
+def scheduler_group(app: str) -> str:
+    """The app's schedule group, holding every job-level Scheduler schedule."""
+    return app
+
+
+def dynamic_group(app: str, job: str) -> str:
+    """The schedule group of ``job``'s runtime (per-key) schedules: one group per job, so IAM
+    can confine a principal to one job's schedules."""
+    return f"{app}-{job}"
+
+
+def needs_scheduler(spec: JobSpec) -> list[str]:
+    """The settings of ``spec`` only EventBridge Scheduler has (empty: a rule can run it)."""
+    found = [("timezone", spec.timezone is not None), ("at()", spec.parsed_schedule.kind == "at"),
+             ("flexible_window_minutes", spec.flexible_window_minutes is not None),
+             ("start_date", spec.start_date is not None), ("end_date", spec.end_date is not None),
+             ("dynamic", spec.dynamic)]
+    return [name for name, present in found if present]
+
+
+def _via(spec: JobSpec, scheduler_for_all: bool) -> Via:
+    only_scheduler = needs_scheduler(spec)
+    if spec.scheduler is False and only_scheduler:
+        raise PlanError(f"job {spec.name!r}: {', '.join(only_scheduler)} needs EventBridge "
+                        "Scheduler, but the job sets scheduler=False (an EventBridge rule)")
+    if spec.dynamic:
+        return "dynamic"
+    if spec.scheduler or (spec.scheduler is None and (only_scheduler or scheduler_for_all)):
+        return "scheduler"
+    return "rule"
+
+
+def _check_window(spec: JobSpec) -> None:
+    """A flexible window at least as wide as the schedule's shortest gap would let two
+    slots' deliveries swap order or merge."""
+    window = spec.flexible_window_minutes
+    if window is None or spec.parsed_schedule.kind == "at":
+        return
+    fires = spec.parsed_schedule.next_fire_times(WINDOW_PROBE_START, WINDOW_PROBE_FIRES)
+    gaps = [later - earlier for earlier, later in pairwise(fires)]
+    shortest = min(gaps, default=None)
+    if shortest is not None and timedelta(minutes=window) >= shortest:
+        raise PlanError(f"job {spec.name!r}: flexible_window_minutes={window} is not narrower "
+                        f"than the schedule's shortest gap ({shortest}); narrow the window")
 
 
 def plan_job(spec: JobSpec, app: str = DEFAULT_APP,
-             max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT) -> JobPlan:
+             max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT, *,
+             scheduler_for_all: bool = False) -> JobPlan:
     """The :class:`JobPlan` for one job.
+
+    ``scheduler_for_all`` puts a job on EventBridge Scheduler even when a rule could run it
+    (the app-level option; a job's own ``scheduler=False`` still wins).
 
     Raises:
         PlanError: a setting breaks an AWS limit or a safety rule (visibility versus
-            timeout, lease versus timeout, ``maxReceiveCount`` below 5).
+            timeout, lease versus timeout, ``maxReceiveCount`` below 5), or does not fit the
+            resource the job deploys to (``at()`` or a time zone with ``scheduler=False``, a
+            flexible window as wide as the schedule's gap); the message names the job.
     """
+    via = _via(spec, scheduler_for_all)
+    _check_window(spec)
     lease = spec.timeout_seconds + LEASE_MARGIN_SECONDS
     # Every attempt is one receive, and so is each deferral (waiting for another slot's lease,
     # a throttled write): allow about one deferral per attempt so SQS never dead-letters a
@@ -154,6 +240,7 @@ def plan_job(spec: JobSpec, app: str = DEFAULT_APP,
         schedule_expression=spec.schedule,
         timezone=spec.timezone,
         enabled=spec.enabled,
+        via=via,
         rule_name=f"{app}-{spec.name}",
         queue_name=f"{app}-{spec.name}",
         dlq_name=f"{app}-{spec.name}-dlq",
@@ -171,6 +258,13 @@ def plan_job(spec: JobSpec, app: str = DEFAULT_APP,
         batch_size=spec.batch_size,
         max_concurrency=spec.max_concurrency,
         retention_days=spec.retention_days,
+        schedule_group=(None if via == "rule" else
+                        dynamic_group(app, spec.name) if via == "dynamic"
+                        else scheduler_group(app)),
+        scheduler_role_name=None if via == "rule" else f"{app}-{spec.name}-scheduler",
+        flexible_window_minutes=spec.flexible_window_minutes,
+        start_date=spec.start_date,
+        end_date=spec.end_date,
         pause_after_failures=spec.pause_after_failures,
         catchup=spec.catchup,
     )
@@ -197,11 +291,10 @@ def check_job_plan(job_plan: JobPlan, app: str = DEFAULT_APP) -> None:
     for kind, physical in (("rule", job_plan.rule_name), ("queue", job_plan.queue_name),
                            ("queue", job_plan.dlq_name), ("function", job_plan.function_name)):
         check_name(kind, physical, app)
-    if job_plan.timezone is not None:
-        # A time zone needs EventBridge Scheduler, which neither the stack nor local mode
-        # provisions: refusing here keeps the two from drifting.
-        raise PlanError(f"job {name!r}: schedules with a timezone need EventBridge Scheduler; "
-                        "cronbridge deploys EventBridge rules (UTC) only")
+    if job_plan.schedule_group is not None:
+        check_name("schedule group", job_plan.schedule_group, app)
+    if job_plan.scheduler_role_name is not None:
+        check_name("role", job_plan.scheduler_role_name, app)
     if job_plan.visibility_timeout_seconds < VISIBILITY_TIMEOUT_FACTOR * job_plan.timeout_seconds:
         raise PlanError(f"job {name!r}: queue visibility {job_plan.visibility_timeout_seconds}s "
                         f"is under {VISIBILITY_TIMEOUT_FACTOR} x the function timeout "
@@ -244,8 +337,12 @@ def longest_message_life(job_plan: JobPlan) -> int:
 
 def build_plan(registry: JobRegistry | Iterable[JobSpec], *, app: str = DEFAULT_APP,
                job_modules: Iterable[str] = (),
-               max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT) -> DeploymentPlan:
+               max_receive_count: int = DEFAULT_MAX_RECEIVE_COUNT,
+               scheduler_for_all: bool = False) -> DeploymentPlan:
     """Compute the deployment plan for ``registry``.
+
+    ``scheduler_for_all`` puts every job on EventBridge Scheduler (past the 300-rule quota of
+    an event bus); otherwise only the jobs whose settings need it are.
 
     Raises:
         PlanError: an empty registry, duplicate job names, or a job breaking a rule.
@@ -259,7 +356,8 @@ def build_plan(registry: JobRegistry | Iterable[JobSpec], *, app: str = DEFAULT_
         if other is not spec:
             raise PlanError(f"duplicate job name {spec.name!r}: defined by "
                             f"{definition_site(other.func)} and {definition_site(spec.func)}")
-    jobs = tuple(plan_job(spec, app, max_receive_count) for spec in specs)
+    jobs = tuple(plan_job(spec, app, max_receive_count, scheduler_for_all=scheduler_for_all)
+                 for spec in specs)
     table_name = f"{app}-runs"
     check_name("table", table_name, app)
     return DeploymentPlan(app=app, table_name=table_name, job_modules=tuple(job_modules),

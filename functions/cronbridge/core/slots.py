@@ -3,6 +3,10 @@
 A scheduled slot's id is the schedule's latest fire time at or before the event's ``time``,
 in UTC at minute precision (``2026-11-30T02:00:00Z``): EventBridge may stamp seconds and may
 deliver late, so the receive time is never used. A ``rate()`` slot snaps to the minute.
+
+A run of a dynamic (per-key) schedule has a keyed slot id, ``<time>#<key>``
+(``2026-11-30T08:00:00Z#cust-42``): runs are claimed per ``(job, key, slot)``, and the time
+comes first so a job's runs of every key still sort by time.
 """
 
 from __future__ import annotations
@@ -15,6 +19,32 @@ from cronbridge.core.schedule import Schedule
 
 MANUAL_PREFIX = "manual:"
 SLOT_FORMAT = "%Y-%m-%dT%H:%M:00Z"
+KEY_SEPARATOR = "#"
+# A key names its EventBridge Scheduler schedule, so it takes the schedule name's rules
+# (CreateSchedule: 1-64 of [0-9a-zA-Z-_.]); '#' can never occur in one.
+KEY_PATTERN = re.compile(r"^[0-9A-Za-z._-]{1,64}$")
+
+
+def check_key(key: object) -> str:
+    """``key`` if it is a valid schedule key (1-64 letters, digits, ``.``, ``_``, ``-``).
+
+    Raises:
+        ValueError: naming the key and the rule.
+    """
+    if not isinstance(key, str) or not KEY_PATTERN.match(key):
+        raise ValueError(f"key {key!r} must be 1-64 letters, digits, '.', '_' or '-' (it "
+                         "names an EventBridge Scheduler schedule)")
+    return key
+
+
+def keyed_slot(slot: str, key: str | None) -> str:
+    """The slot id of ``slot`` for ``key`` (``slot`` itself for no key)."""
+    return slot if key is None else f"{slot}{KEY_SEPARATOR}{key}"
+
+
+def slot_key(slot: str) -> str | None:
+    """The key of a keyed slot id, ``None`` for a job-level slot."""
+    return slot.partition(KEY_SEPARATOR)[2] or None
 # EventBridge's cron year field runs 1970-2199: no schedule fires outside it, and inside it
 # every slot id is the same 20 characters (strftime does not pad a year before 1000, whose
 # ids would neither sort nor parse back).
@@ -60,14 +90,15 @@ def parse_time(text: str) -> datetime:
 
 
 def slot_time(slot: str) -> datetime | None:
-    """The scheduled time a slot id stands for, or ``None`` for a manual slot.
+    """The scheduled time a slot id (keyed or not) stands for, or ``None`` for a manual
+    slot.
 
     Raises:
         BadMessageError: not a manual slot and not an instant in the years a schedule fires.
     """
     if slot.startswith(MANUAL_PREFIX):
         return None
-    return check_slot_time(parse_time(slot))
+    return check_slot_time(parse_time(slot.partition(KEY_SEPARATOR)[0]))
 
 
 def check_slot_time(when: datetime) -> datetime:

@@ -12,15 +12,18 @@ from typing import Any
 import boto3
 
 from cronbridge.adapters.dynamodb import TTL_ATTRIBUTE
+from cronbridge.adapters.scheduler import SchedulerSchedules, target_request
+from cronbridge.core.messages import scheduler_input
 from cronbridge.core.plan import EVENT_MAX_AGE_SECONDS, DeploymentPlan, JobPlan
 
 
 @dataclass(frozen=True)
 class JobResources:
-    """What the provisioner created for one job."""
+    """What the provisioner created for one job (``rule_arn`` is ``None`` for a job on
+    EventBridge Scheduler)."""
 
     plan: JobPlan
-    rule_arn: str
+    rule_arn: str | None
     queue_url: str
     queue_arn: str
     dlq_url: str
@@ -29,7 +32,8 @@ class JobResources:
 
 def provision(plan: DeploymentPlan) -> dict[str, JobResources]:
     """Create (idempotently) the run table and, per job, the DLQ, the queue (redrive to the
-    DLQ after ``max_receive_count`` receives), and the EventBridge rule targeting the queue.
+    DLQ after ``max_receive_count`` receives), and the EventBridge rule targeting the queue,
+    or for a job on Scheduler its schedule group and schedule (a dynamic job: its group).
 
     Returns the resources by job name.
     """
@@ -70,6 +74,9 @@ def _provision_job(job: JobPlan) -> JobResources:
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
                                      "maxReceiveCount": job.max_receive_count})})["QueueUrl"]
     queue_arn = _arn(sqs, queue_url)
+    if job.via != "rule":
+        _provision_scheduler(job, queue_arn, dlq_arn)
+        return JobResources(job, None, queue_url, queue_arn, dlq_url, dlq_arn)
     rule_arn = events.put_rule(Name=job.rule_name, ScheduleExpression=job.schedule_expression,
                                State="ENABLED" if job.enabled else "DISABLED",
                                Description=job.description[:512])["RuleArn"]
@@ -79,6 +86,34 @@ def _provision_job(job: JobPlan) -> JobResources:
                         "MaximumEventAgeInSeconds": EVENT_MAX_AGE_SECONDS},
         "DeadLetterConfig": {"Arn": dlq_arn}}])
     return JobResources(job, rule_arn, queue_url, queue_arn, dlq_url, dlq_arn)
+
+
+def _provision_scheduler(job: JobPlan, queue_arn: str, dlq_arn: str) -> None:
+    schedules = SchedulerSchedules(boto3.client("scheduler"))
+    group = job.schedule_group or ""
+    schedules.ensure_group(group)
+    if job.via != "scheduler":
+        return
+    account, partition = queue_arn.split(":")[4], queue_arn.split(":")[1]
+    window = job.flexible_window_minutes
+    request: dict[str, Any] = {
+        "GroupName": group, "Name": job.schedule_name,
+        "ScheduleExpression": job.schedule_expression,
+        "FlexibleTimeWindow": ({"Mode": "FLEXIBLE", "MaximumWindowInMinutes": window}
+                               if window else {"Mode": "OFF"}),
+        "State": "ENABLED" if job.enabled else "DISABLED",
+        "Description": job.description[:512],
+        "Target": target_request(
+            queue_arn=queue_arn, dlq_arn=dlq_arn,
+            role_arn=f"arn:{partition}:iam::{account}:role/{job.scheduler_role_name}",
+            input_json=scheduler_input(job.job))}
+    optional = {"ScheduleExpressionTimezone": job.timezone, "StartDate": job.start_date,
+                "EndDate": job.end_date}
+    request.update({k: v for k, v in optional.items() if v is not None})
+    if schedules.get(group, job.schedule_name) is None:
+        schedules.client.create_schedule(**request)
+    else:
+        schedules.client.update_schedule(**request)
 
 
 def _arn(sqs: Any, url: str) -> str:

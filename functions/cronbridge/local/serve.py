@@ -1,10 +1,13 @@
 """``cronbridge local --serve``: the embedded AWS and the EventBridge clock, in real time.
 
 A moto server on 127.0.0.1 holds the deployment plan's resources (run table, per job a
-queue, a DLQ and a rule) and the project's own (made by its ``@local_resources`` hooks).
-Every second the clock sends the scheduled events of the slots that came due, reading the rule's
-state as it fires so ``cronbridge disable`` takes effect at once, and the emulated event
-source mappings drain the job queues into the real Lambda handler. Other processes
+queue, a DLQ and a rule or Scheduler schedule) and the project's own (made by its
+``@local_resources`` hooks). Every second the clock sends the scheduled events of the slots
+that came due, reading the rule's state as it fires so ``cronbridge disable`` takes effect at
+once; it reads the Scheduler schedules back too (moto serves the Scheduler API but never
+fires), so a schedule created with ``cronbridge schedules create`` or
+``cronbridge.schedules`` while serving fires within its minute. The emulated event source
+mappings drain the job queues into the real Lambda handler. Other processes
 (the operator commands, any AWS SDK) reach it through ``AWS_ENDPOINT_URL``.
 
 Like EventBridge, the clock does not catch up: slots that come due while a rule is disabled
@@ -38,6 +41,7 @@ from cronbridge.local.clock import WallClock
 from cronbridge.local.embedded import LOCAL_ACCOUNT, LOCAL_ENV, local_environment, moto_speedups
 from cronbridge.local.esm import EventSourceMapping, ObservedWorker
 from cronbridge.local.provision import JobResources, alarm_topic, provision
+from cronbridge.local.scheduler import Firing, LocalScheduler
 from cronbridge.local_resources import run_local_resources
 from cronbridge.project import load_project
 from cronbridge.runtime.auditor import Auditor, queue_sender
@@ -170,7 +174,7 @@ def serve(port: int = DEFAULT_PORT, *, job_modules: tuple[str, ...] | None = Non
                   + f"Worker logs: {log_path}. Ctrl-C stops.", file=out, flush=True)
             auditor = Auditor(plan, registry, DynamoRunStore(plan.table_name),
                               handler_telemetry(), queue_sender(boto3.client("sqs")))
-            _run_clock(resources, mappings, start, log, ticks, auditor)
+            _run_clock(plan, resources, mappings, start, log, ticks, auditor)
     finally:
         server.stop()
 
@@ -204,19 +208,27 @@ def handler_telemetry() -> Any:
     return handler.telemetry
 
 
-def _run_clock(resources: dict[str, JobResources], mappings: list[EventSourceMapping],
-               start: datetime, log: TextIO, ticks: int | None, auditor: Auditor) -> None:
+def _run_clock(plan: Any, resources: dict[str, JobResources],
+               mappings: list[EventSourceMapping], start: datetime, log: TextIO,
+               ticks: int | None, auditor: Auditor) -> None:
     sqs = boto3.client("sqs")
     rules = EventBridgeRules(boto3.client("events"))
+    scheduler = LocalScheduler(plan, boto3.client("scheduler"), sqs)
     clock = WallClock()
     before_start = start - timedelta(microseconds=1)  # the start minute's slots fire too
-    firing = [_Rule(res, _schedule(res, start), before_start) for res in resources.values()]
+    firing = [_Rule(res, _schedule(res, start), before_start) for res in resources.values()
+              if res.rule_arn is not None]
+    held: list[Firing] = []  # Scheduler firings waiting out a flexible window's offset
     count = 0
     while ticks is None or count < ticks:
         count += 1
         now = clock.now()
         for rule in firing:
             _fire_due(rule, now, rules, sqs)
+        held = sorted(held + scheduler.due(before_start, now))
+        while held and held[0].deliver_at <= now:
+            sent = held.pop(0)
+            sqs.send_message(QueueUrl=sent.queue_url, MessageBody=sent.body)
         with redirect_stdout(log):  # EMF metrics are printed to stdout
             for mapping in mappings:
                 while mapping.poll():
@@ -244,6 +256,6 @@ def _fire_due(rule: _Rule, now: datetime, rules: EventBridgeRules, sqs: Any) -> 
     if rules.state(rule.resources.plan.rule_name) != ENABLED:
         return
     for when in due:
-        event = scheduled_event(rule_arn=rule.resources.rule_arn, time=when,
+        event = scheduled_event(rule_arn=rule.resources.rule_arn or "", time=when,
                                 account=LOCAL_ACCOUNT, region=LOCAL_ENV["AWS_REGION"])
         sqs.send_message(QueueUrl=rule.resources.queue_url, MessageBody=json.dumps(event))

@@ -1,7 +1,8 @@
 """``cronbridge local --simulate``: a window of schedules on the embedded AWS, in seconds.
 
 Each enabled rule fires its slots as EventBridge would (the scheduled-event shape, sent to
-the rule's target queue), and each job queue is drained by an emulated event source mapping
+the rule's target queue), each enabled Scheduler schedule, job-level or per key, as
+Scheduler would (:mod:`cronbridge.local.scheduler`), and each job queue is drained by an emulated event source mapping
 into the real Lambda handler. Time is simulated: nothing sleeps.
 """
 
@@ -23,7 +24,7 @@ import boto3
 
 from cronbridge.adapters.dlq import peek
 from cronbridge.adapters.dynamodb import DynamoRunStore
-from cronbridge.core.jobs import load_job_modules
+from cronbridge.core.jobs import JobRegistry, load_job_modules
 from cronbridge.core.messages import scheduled_event
 from cronbridge.core.plan import DeploymentPlan, build_plan
 from cronbridge.core.runstate import Outcome, Status
@@ -42,6 +43,7 @@ from cronbridge.local.clock import SimulatedClock
 from cronbridge.local.embedded import LOCAL_ACCOUNT, embedded_aws, queue_has_visible_messages
 from cronbridge.local.esm import EventSourceMapping, ObservedWorker
 from cronbridge.local.provision import JobResources, provision
+from cronbridge.local.scheduler import Firing, LocalScheduler
 from cronbridge.local_resources import run_local_resources
 from cronbridge.project import load_project
 from cronbridge.runtime.settings import Settings
@@ -94,13 +96,16 @@ class Simulation:
         return self.slots_accounted == self.slots_expected and not any(self.invariants.values())
 
 
-def fire_times(resources: dict[str, JobResources], start: datetime, end: datetime
-               ) -> list[tuple[datetime, str]]:
-    """Every ``(fire time, job)`` of the enabled rules in ``[start, end)``, read back from
-    EventBridge (``rate()`` anchored at ``start``, the provisioning time)."""
+def fire_times(plan: DeploymentPlan, resources: dict[str, JobResources], start: datetime,
+               end: datetime, seed: int = 0) -> list[Firing]:
+    """Every firing in ``[start, end)``: the enabled rules' (read back from EventBridge,
+    ``rate()`` anchored at ``start``, the provisioning time) and the enabled Scheduler
+    schedules' (:class:`~cronbridge.local.scheduler.LocalScheduler`), by delivery time."""
     events = boto3.client("events")
     fires: list[tuple[datetime, str]] = []
     for name, res in resources.items():
+        if res.rule_arn is None:
+            continue
         rule = events.describe_rule(Name=res.plan.rule_name)
         if rule["State"] != "ENABLED":
             continue
@@ -115,15 +120,27 @@ def fire_times(resources: dict[str, JobResources], start: datetime, end: datetim
             if len(batch) < 500 or batch[-1] >= end:
                 break
             after = batch[-1]
-    return sorted(fires)
+    firings = [_rule_firing(resources[job], when) for when, job in fires]
+    before = timedelta(microseconds=1)
+    firings += LocalScheduler(plan, boto3.client("scheduler"), boto3.client("sqs"), seed=seed,
+                              anchor=start).due(start - before, end - before)
+    return sorted(firings)
+
+
+def _rule_firing(res: JobResources, when: datetime) -> Firing:
+    event = scheduled_event(rule_arn=res.rule_arn or "", time=when, account=LOCAL_ACCOUNT,
+                            region=REGION)
+    return Firing(when, when, res.plan.job, format_slot(when), res.queue_url, json.dumps(event))
 
 
 def run_simulation(start: datetime, duration: timedelta, *, chaos: Chaos | None = None,
                    seed: int = 7, job_modules: tuple[str, ...] | None = None,
-                   log_path: Path | None = None, app: str = "cronbridge") -> Simulation:
+                   log_path: Path | None = None, app: str = "cronbridge",
+                   registry: JobRegistry | None = None) -> Simulation:
     """Simulate ``duration`` of schedules from ``start`` (aware UTC) on an embedded moto.
 
     ``job_modules``: default the project's (``[tool.cronbridge]``, see :mod:`cronbridge.project`).
+    ``registry`` holds the jobs to run (default: every job the job modules register).
     Returns the per-job counts and invariants. Deterministic for a given ``seed``.
 
     Raises:
@@ -144,7 +161,7 @@ def run_simulation(start: datetime, duration: timedelta, *, chaos: Chaos | None 
 
     with embedded_aws(clock), log_path.open("w") as log, redirect_stdout(log), \
             handler_logs_to(handler, log):
-        registry = load_job_modules(settings.job_modules)
+        registry = registry or load_job_modules(settings.job_modules)
         plan = build_plan(registry, app=app, job_modules=settings.job_modules)
         resources = provision(plan)
         run_local_resources(settings.job_modules, start, end)
@@ -155,7 +172,7 @@ def run_simulation(start: datetime, duration: timedelta, *, chaos: Chaos | None 
         mappings = [EventSourceMapping(sqs, res, handler.lambda_handler, clock, REGION,
                                        ready=queue_has_visible_messages)
                     for res in resources.values()]
-        fires = fire_times(resources, start, end)
+        fires = fire_times(plan, resources, start, end, seed)
         _drive(clock, fires, resources, mappings, sqs, chaos, rng, end)
         result = _summarise(plan, resources, clock, results, ledger, fires, start, end,
                             registry)
@@ -200,27 +217,24 @@ def install_worker(settings: Settings, plan: DeploymentPlan, registry: Any,
     return worker, results
 
 
-def _drive(clock: SimulatedClock, fires: list[tuple[datetime, str]],
+def _drive(clock: SimulatedClock, fires: list[Firing],
            resources: dict[str, JobResources], mappings: list[EventSourceMapping], sqs: Any,
            chaos: Chaos, rng: random.Random, end: datetime) -> None:
     counter = itertools.count()
-    pending: list[tuple[datetime, int, str, datetime]] = []  # (deliver at, seq, job, slot)
-    for when, job in fires:
+    pending: list[tuple[datetime, int, Firing]] = []  # (deliver at, seq, firing)
+    for firing in fires:
         delays = [timedelta(0)]
         if rng.random() < chaos.duplicate:
             delays.append(timedelta(seconds=rng.randint(0, 600)))
         if rng.random() < chaos.late:
             delays[0] = timedelta(seconds=rng.randint(60, int(MAX_LATE.total_seconds())))
         for delay in delays:
-            heapq.heappush(pending, (when + delay, next(counter), job, when))
+            heapq.heappush(pending, (firing.deliver_at + delay, next(counter), firing))
     now = clock.now()
     while True:
         while pending and pending[0][0] <= now:
-            _, _, job, slot_time = heapq.heappop(pending)
-            res = resources[job]
-            event = scheduled_event(rule_arn=res.rule_arn, time=slot_time,
-                                    account=LOCAL_ACCOUNT, region=REGION)
-            sqs.send_message(QueueUrl=res.queue_url, MessageBody=json.dumps(event))
+            _, _, firing = heapq.heappop(pending)
+            sqs.send_message(QueueUrl=firing.queue_url, MessageBody=firing.body)
         for mapping in mappings:
             while mapping.poll():
                 pass
@@ -244,7 +258,7 @@ def _queues_empty(sqs: Any, resources: dict[str, JobResources]) -> bool:
 
 def _summarise(plan: DeploymentPlan, resources: dict[str, JobResources],
                clock: SimulatedClock, results: list[Result], ledger: Ledger,
-               fires: list[tuple[datetime, str]], start: datetime, end: datetime,
+               fires: list[Firing], start: datetime, end: datetime,
                registry: Any) -> Simulation:
     """Counts from the run table, and the invariants checked against evidence outside it
     (the ledger, the dead letters, the schedule: see :func:`chaos.account`)."""
@@ -252,7 +266,7 @@ def _summarise(plan: DeploymentPlan, resources: dict[str, JobResources],
     store = DynamoRunStore(plan.table_name)
     now = clock.now().timestamp()
     duplicates = Counter(r.job for r in results if r.outcome == "duplicate")
-    expected = {(job, format_slot(when)) for when, job in fires}
+    expected = {(firing.job, firing.slot) for firing in fires}
     sim = Simulation(start=start, end=end)
     records: list[RunRecord] = []
     dead_tokens: set[tuple[str, str, str]] = set()

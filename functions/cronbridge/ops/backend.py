@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from cronbridge.adapters.dynamodb import DynamoRunStore
 from cronbridge.adapters.eventbridge import EventBridgeRules
+from cronbridge.adapters.scheduler import SchedulerSchedules
 from cronbridge.core.jobs import JobRegistry, JobSpec
 from cronbridge.core.plan import DeploymentPlan, JobPlan
 
@@ -27,16 +28,21 @@ class Backend(Protocol):
     Attributes:
         plan: the deployment plan (resource names).
         registry: the jobs.
+        session: the boto3 session (for ``cronbridge.schedules``).
     """
 
     plan: DeploymentPlan
     registry: JobRegistry
+    session: Any
 
     @property
     def sqs(self) -> Any: ...
 
     @property
     def rules(self) -> EventBridgeRules: ...
+
+    @property
+    def scheduler(self) -> SchedulerSchedules: ...
 
     @property
     def store(self) -> DynamoRunStore: ...
@@ -55,6 +61,9 @@ class Backend(Protocol):
 
     def queues(self, job: JobPlan) -> JobQueues:
         """The job's queues; raises ``NotDeployedError``."""
+
+    def switch_state(self, job: JobPlan) -> str | None:
+        """The state of the job's rule or Scheduler schedule; ``None``: not deployed."""
 
     def rule_state(self, job: JobPlan) -> str:
         """``ENABLED`` or ``DISABLED``; raises ``NotDeployedError``."""

@@ -7,7 +7,7 @@ and running the same backfill twice is safe.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,10 +15,10 @@ from cronbridge.adapters.dynamodb import DynamoRunStore
 from cronbridge.core.jobs import JobSpec
 from cronbridge.core.messages import command_body
 from cronbridge.core.runstate import Status, Trigger
-from cronbridge.core.schedule import RateSchedule, Schedule
-from cronbridge.core.slots import MAX_CLOCK_SKEW, format_slot, slot_time
+from cronbridge.core.schedule import RateSchedule, Schedule, parse_schedule
+from cronbridge.core.slots import MAX_CLOCK_SKEW, format_slot, keyed_slot, slot_time
 from cronbridge.ops.backend import Backend
-from cronbridge.ops.errors import InvalidRequest
+from cronbridge.ops.errors import InvalidRequest, OperationError
 from cronbridge.ops.grid import schedule_grid
 from cronbridge.ops.times import iso
 
@@ -74,6 +74,30 @@ def job_grid(store: DynamoRunStore, spec: JobSpec, since: datetime, now: datetim
     return spec.parsed_schedule.anchored(since)
 
 
+def key_schedule(backend: Backend, job: str, key: str,
+                 since: datetime) -> tuple[Schedule, Mapping[str, Any]]:
+    """The schedule of a dynamic job's ``key`` as Scheduler holds it (a ``rate()`` counted
+    from its start date, else from ``since``), and the key's payload, which its backfilled
+    runs get too.
+
+    Raises:
+        InvalidRequest: not a valid key. OperationError: the key has no schedule (deleted:
+        its slots cannot be listed).
+    """
+    from cronbridge.schedules import ScheduleError, ScheduleNotFoundError, Schedules
+
+    try:
+        found = Schedules(job, app=backend.plan.app, session=backend.session).get(key)
+    except ScheduleError as exc:
+        raise InvalidRequest(str(exc), "--key") from None
+    except ScheduleNotFoundError as exc:
+        raise OperationError(str(exc)) from None
+    schedule = parse_schedule(found.expression, timezone=found.timezone, scheduler=True)
+    if isinstance(schedule, RateSchedule):
+        schedule = schedule.anchored(found.start or since)
+    return schedule, found.payload
+
+
 def _slots_with_runs(backend: Backend, job: str, since: datetime, until: datetime,
                      now: float) -> set[str]:
     # A MISSED record (the auditor's) stands for "no run": those slots are backfilled.
@@ -83,21 +107,33 @@ def _slots_with_runs(backend: Backend, job: str, since: datetime, until: datetim
 
 
 def plan_backfill(backend: Backend, job: str, *, since: datetime, until: datetime,
-                  now: datetime) -> dict[str, Any]:
-    """Which of ``job``'s slots in ``[since, until)`` have no run.
+                  now: datetime, key: str | None = None) -> dict[str, Any]:
+    """Which of ``job``'s slots in ``[since, until)`` have no run; for a dynamic job, those
+    of its schedule for ``key`` (slot ids ``<time>#<key>``).
 
     Returns ``job``, ``since``, ``until``, ``expected`` (slots in the window),
-    ``with_run``, ``slots`` (the slot ids to enqueue, in order) and ``notes``.
+    ``with_run``, ``slots`` (the slot ids to enqueue, in order), ``notes`` and ``payload``
+    (the key's payload, ``{}`` without a key).
 
     Raises:
-        UnknownJobError, NotDeployedError. InvalidRequest: a bad window.
+        UnknownJobError, NotDeployedError. InvalidRequest: a bad window, or ``key`` given
+        for a job without per-key schedules (or missing for one with them).
+        OperationError: the key has no schedule.
     """
     check_window(since, until, now)
     job_plan = backend.job(job)
     spec = backend.spec(job)
+    if (key is not None) != (job_plan.via == "dynamic"):
+        raise InvalidRequest(
+            f"{job_plan.job} runs per key: give --key" if key is None else
+            f"{job_plan.job} has no per-key schedules", "--key")
     backend.queues(job_plan)
     notes: list[str] = []
-    grid = job_grid(backend.store, spec, since, now, notes)
+    payload: Mapping[str, Any] = {}
+    if key is not None:
+        grid, payload = key_schedule(backend, job_plan.job, key, since)
+    else:
+        grid = job_grid(backend.store, spec, since, now, notes)
     # The worker's own bound (service._refusal), so nothing is sent that it would refuse.
     retention_start = now - timedelta(days=spec.retention_days) + MAX_CLOCK_SKEW
     if since < retention_start:
@@ -108,16 +144,19 @@ def plan_backfill(backend: Backend, job: str, *, since: datetime, until: datetim
         since = min(retention_start, until)
     expected = expected_slots(grid, since, until)
     with_runs = _slots_with_runs(backend, job_plan.job, since, until, now.timestamp())
-    missing = [format_slot(t) for t in expected if format_slot(t) not in with_runs]
+    missing = [slot for slot in (keyed_slot(format_slot(t), key) for t in expected)
+               if slot not in with_runs]
     return {"job": job_plan.job, "since": iso(since), "until": iso(until),
             "expected": len(expected), "with_run": len(expected) - len(missing),
-            "slots": missing, "notes": notes}
+            "slots": missing, "notes": notes, "payload": dict(payload)}
 
 
 def enqueue_backfill(backend: Backend, job: str, slots: list[str], *,
+                     payload: Mapping[str, Any] | None = None,
                      progress: Callable[[int], None] = lambda n: None) -> dict[str, Any]:
     """Send one backfill command per slot to ``job``'s queue, in batches of 10, stopping at
-    the first failed call (``progress`` gets the count of each batch sent).
+    the first failed call (``progress`` gets the count of each batch sent); ``payload``: a
+    dynamic job's key payload (:func:`plan_backfill`'s).
 
     Returns ``enqueued`` (a count) and ``failed`` (``{"slot", "error"}`` per slot not sent).
 
@@ -132,7 +171,7 @@ def enqueue_backfill(backend: Backend, job: str, slots: list[str], *,
         try:
             response = backend.sqs.send_message_batch(QueueUrl=queue_url, Entries=[
                 {"Id": str(i), "MessageBody": command_body(job_plan.job, Trigger.BACKFILL,
-                                                           slot=slot)}
+                                                           slot=slot, payload=payload or {})}
                 for i, slot in enumerate(chunk)])
         except Exception as exc:  # noqa: BLE001 - stop, and say which slots did not go
             result["failed"] += [{"slot": slot, "error": str(exc)} for slot in slots[start:]]

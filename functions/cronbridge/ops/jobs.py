@@ -31,16 +31,18 @@ def job_summary(backend: Backend, job_plan: JobPlan, now: datetime) -> dict[str,
     """One job as the target has it.
 
     Returns ``job``, ``description``, ``schedule`` (the expression) and
+    ``timezone``, ``via`` (``rule``, ``scheduler`` or ``dynamic``),
     ``schedule_description`` (in words), ``deployed``, ``rule_state``, ``paused``,
     ``state`` (see :func:`~cronbridge.ops.switch.pause_state`), ``switch`` (who paused or
     resumed it, when and why: ``{"by", "at", "reason"}`` or ``None``),
-    ``next_fire_times`` (up to 3, empty while paused), ``last_status``, ``last_slot``,
-    ``last_success_slot``, ``consecutive_failures`` (the DEAD streak in slot order),
+    ``next_fire_times`` (up to 3, empty while paused or for a dynamic job), ``next_local``
+    (the same in the job's zone with DST notes, for a job with a time zone),
+    ``last_status``, ``last_slot``, ``last_success_slot``, ``consecutive_failures`` (the DEAD streak in slot order),
     ``pause_after_failures`` (the auto-pause threshold or ``None``) and ``dlq_depth``
     (``None`` when not deployed).
     """
     spec = backend.registry.get(job_plan.job)
-    rule_state = backend.rules.state(job_plan.rule_name)
+    rule_state = backend.switch_state(job_plan)
     try:
         queues = backend.queues(job_plan)
     except NotDeployedError:
@@ -53,18 +55,25 @@ def job_summary(backend: Backend, job_plan: JobPlan, now: datetime) -> dict[str,
     known = next((s for s in (last_slot, record.last_success_slot if record else None)
                   if s and slot_time(s) is not None), None)
     grid = schedule_grid(spec, known, now)
+    upcoming = (grid.preview(now, NEXT_FIRE_TIMES)
+                if grid and rule_state == ENABLED and not paused and job_plan.via != "dynamic"
+                else [])
     return {
         "job": job_plan.job,
         "description": job_plan.description,
         "schedule": job_plan.schedule_expression,
+        "timezone": job_plan.timezone,
+        "via": job_plan.via,
         "schedule_description": describe_schedule(spec.parsed_schedule),
         "deployed": deployed,
         "rule_state": rule_state,
         "paused": paused,
         "state": pause_state(rule_state, paused) if queues else "not deployed",
         "switch": _switch(record, paused),
-        "next_fire_times": [iso(t) for t in grid.next_fire_times(now, NEXT_FIRE_TIMES)]
-        if grid and rule_state == ENABLED and not paused else [],
+        "next_fire_times": [iso(t.utc) for t in upcoming if t.utc],
+        # Wall time in the job's zone, with Scheduler's DST notes (skipped, ambiguous).
+        "next_local": [{"local": t.local.isoformat(timespec="minutes"), "status": t.status,
+                        "note": t.note} for t in upcoming] if job_plan.timezone else [],
         "last_status": record.last_status if record else None,
         "last_slot": last_slot,
         "last_success_slot": record.last_success_slot if record else None,
@@ -101,14 +110,19 @@ def set_enabled(backend: Backend, job: str, *, enabled: bool, by: str, now: date
     Returns ``job``, ``state``, ``previous_state`` and ``changed``.
 
     Raises:
-        UnknownJobError: no such job. NotDeployedError: the target lacks its rule.
+        UnknownJobError: no such job. NotDeployedError: the target lacks its rule or
+        schedule. InvalidRequest: a dynamic job (its keys are switched one by one).
     """
     job_plan = backend.job(job)
+    if job_plan.via == "dynamic":
+        raise InvalidRequest(
+            f"{job_plan.job} runs on per-key schedules: pause or resume each with `cronbridge "
+            f"schedules pause|resume {job_plan.job} KEY`", "JOB")
     record = backend.store.get_job(job_plan.job)
     before = pause_state(backend.rule_state(job_plan), bool(record and record.paused))
     switch_job(store=backend.store, rules=backend.rules, cloudwatch=backend.client("cloudwatch"),
                app=backend.plan.app, job=job_plan, enabled=enabled, now=now.timestamp(), by=by,
-               reason=reason)
+               reason=reason, scheduler=backend.scheduler if job_plan.via == "scheduler" else None)
     after = state_after(enabled)
     return {"job": job_plan.job, "state": after, "previous_state": before,
             "changed": before != after}

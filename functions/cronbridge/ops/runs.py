@@ -8,8 +8,9 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from cronbridge.core.slots import slot_time
+from cronbridge.core.slots import check_key, slot_key, slot_time
 from cronbridge.ops.backend import Backend
+from cronbridge.ops.errors import InvalidRequest
 from cronbridge.ops.times import iso
 
 
@@ -60,21 +61,29 @@ def run_dict(run: Any) -> dict[str, Any]:
 
 
 def history(backend: Backend, job: str, *, now: datetime, status: str | None = None,
-            since: datetime | None = None, limit: int = 20) -> list[dict[str, Any]]:
+            since: datetime | None = None, limit: int = 20,
+            key: str | None = None) -> list[dict[str, Any]]:
     """``job``'s runs newest first as :func:`run_dict` gives them, at most ``limit``, only
-    those in ``status`` and for slots at or after ``since`` when given. Runs past their
+    those in ``status``, for slots at or after ``since`` and of a dynamic job's ``key``
+    when given. Runs past their
     retention (DynamoDB TTL) are hidden.
 
     Raises:
         UnknownJobError. NotDeployedError: the target does not have the job (an error,
-        not "no runs").
+        not "no runs"). InvalidRequest: not a valid key.
     """
+    if key is not None:
+        try:
+            check_key(key)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc), "--key") from None
     job_plan = backend.job(job)
     backend.queues(job_plan)
     runs = newest_first(backend.store.runs(job_plan.job, now=now.timestamp(),
                                            since=iso(since) if since else None))
     wanted = (run for run in runs
               if (status is None or run.status == status.upper())
+              and (key is None or slot_key(run.slot) == key)
               and (since is None or when(run) >= since.timestamp()))
     return [run_dict(run) for run in itertools.islice(wanted, limit)]
 

@@ -1,4 +1,5 @@
-"""A job's on/off switch: the paused flag in the run table and its EventBridge rule.
+"""A job's on/off switch: the paused flag in the run table and its EventBridge rule or
+EventBridge Scheduler schedule.
 
 One rule for every caller (``cronbridge disable/enable``, the dashboard, the worker's
 auto-pause), so they pause a job the same way.
@@ -25,7 +26,8 @@ def pause_state(rule_state: str | None, paused: bool) -> str:
 
 def switch_job(*, store: DynamoRunStore, rules: EventBridgeRules, cloudwatch: Any, app: str,
                job: JobPlan, enabled: bool, now: float, by: str | None,
-               reason: str | None = None, unless_paused: bool = False) -> bool:
+               reason: str | None = None, unless_paused: bool = False,
+               scheduler: Any = None) -> bool:
     """Pause (``enabled=False``) or resume a job; ``now`` in epoch seconds.
 
     Order matters if a later call fails: pausing sets the flag first (a delivery in between
@@ -37,6 +39,8 @@ def switch_job(*, store: DynamoRunStore, rules: EventBridgeRules, cloudwatch: An
     Args:
         by: who or what switched it (``cli (alice)``, ``dashboard``, ``auto-pause``).
         reason: why, recorded with a pause.
+        scheduler: a :class:`~cronbridge.adapters.scheduler.SchedulerSchedules`, for a job
+            on EventBridge Scheduler (``job.via`` ``scheduler``).
         unless_paused: do nothing if the job is paused already (see
             :meth:`DynamoRunStore.set_paused`).
 
@@ -48,7 +52,12 @@ def switch_job(*, store: DynamoRunStore, rules: EventBridgeRules, cloudwatch: An
     if not store.set_paused(job.job, not enabled, now=now, by=by, reason=reason,
                             unless_paused=unless_paused):
         return False
-    rules.set_enabled(job.rule_name, enabled)
+    if job.via == "rule":
+        rules.set_enabled(job.rule_name, enabled)
+    elif job.via == "scheduler":
+        if scheduler is None:
+            raise ValueError(f"job {job.job!r} runs on EventBridge Scheduler: pass scheduler")
+        scheduler.set_enabled(job.schedule_group or "", job.schedule_name, enabled)
     alarm = [alarm_name(app, job.job, MISSED_SLOT)]
     if enabled:
         cloudwatch.enable_alarm_actions(AlarmNames=alarm)

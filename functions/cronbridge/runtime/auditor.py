@@ -59,7 +59,7 @@ class Auditor:
         self.lookback = lookback
 
     def run(self, now: datetime, *, not_before: datetime | None = None) -> dict[str, Any]:
-        """Audit every enabled job over ``[now - lookback, now)`` (not before
+        """Audit every enabled job (but dynamic ones) over ``[now - lookback, now)`` (not before
         ``not_before``, e.g. when the app was created).
 
         Returns ``{job: {"missed": [newly recorded slot ids], "caught_up": [slot ids]}}``.
@@ -67,7 +67,8 @@ class Auditor:
         since = max(now - self.lookback, not_before) if not_before else now - self.lookback
         report: dict[str, Any] = {}
         for job_plan in self.plan.jobs:
-            if not job_plan.enabled or since >= now:
+            # A dynamic job has no job-level schedule to audit (its keys' are runtime data).
+            if not job_plan.enabled or job_plan.via == "dynamic" or since >= now:
                 continue
             spec = self.registry.get(job_plan.job)
             self.telemetry.reset()

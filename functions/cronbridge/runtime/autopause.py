@@ -13,6 +13,7 @@ from typing import Any
 
 from cronbridge.adapters.dynamodb import DynamoRunStore
 from cronbridge.adapters.eventbridge import EventBridgeRules
+from cronbridge.adapters.scheduler import SchedulerSchedules
 from cronbridge.core.plan import DeploymentPlan
 from cronbridge.ops.switch import switch_job
 
@@ -48,7 +49,9 @@ class AutoPauser:
         if not switch_job(store=self.store, rules=EventBridgeRules(self.client("events")),
                           cloudwatch=self.client("cloudwatch"), app=self.plan.app, job=job_plan,
                           enabled=False, now=now, by=AUTO_PAUSE, reason=reason,
-                          unless_paused=True):
+                          unless_paused=True,
+                          scheduler=SchedulerSchedules(self.client("scheduler"))
+                          if job_plan.via == "scheduler" else None):
             return False
         if self.topic_arn:
             at = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
