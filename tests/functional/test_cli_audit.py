@@ -90,8 +90,16 @@ def test_audit_bad_input_exits_2(app: Deployed, args: tuple[str, ...], message: 
     assert result.exit_code == 2 and message in result.stderr
 
 
-def test_a_job_failing_n_times_in_a_row_pauses_itself(app: Deployed,
+@pytest.fixture
+def fresh_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployed]:
+    # A deployment of its own: the streak must start from slots no other test touched.
+    with deployed(monkeypatch) as target:
+        yield target
+
+
+def test_a_job_failing_n_times_in_a_row_pauses_itself(fresh_app: Deployed,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    app = fresh_app
     from cronbridge.runtime import handler
 
     sns, sqs = boto3.client("sns"), boto3.client("sqs")

@@ -19,7 +19,8 @@ from playwright.sync_api import Page, expect, sync_playwright
 CHROMIUM = "/usr/bin/chromium"
 # Generous ceilings: the machine is shared and a served slot runs in real time.
 TIMEOUT_MS = 120_000
-JOBS = ("cache-refresh", "daily-aggregation", "email-outbox", "health-report", "log-purge")
+JOBS = ("cache-refresh", "customer-digest", "daily-aggregation", "email-outbox", "health-report",
+        "log-purge", "regional-export")
 DOCS = ROOT / "docs"
 
 
